@@ -1,0 +1,179 @@
+// Package store owns Kubestats' SQLite database: connections, migrations and every query.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// Sentinel errors; callers match them with errors.Is, never by text.
+var (
+	ErrNotFound           = errors.New("not found")
+	ErrConflict           = errors.New("already exists")
+	ErrInvalidCredentials = errors.New("invalid email or password")
+	ErrLastSuperuser      = errors.New("at least one active superuser must remain")
+	ErrSchemaTooNew       = errors.New("database schema is newer than this binary")
+)
+
+// ValidationError reports bad input for one field, in words fit for a form.
+type ValidationError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// Options configure Open. Zero values pick the production defaults.
+type Options struct {
+	Path   string // database file; created when missing
+	Schema string // schema.sql, embedded by main
+	// ReadConns bounds the reader pool; each connection has its own page cache.
+	ReadConns int
+	Now       func() time.Time
+	// PasswordParams are the argon2id parameters for new hashes. Tests pass cheap ones:
+	// the race detector makes the production cost (64 MiB, 2 passes) take seconds.
+	PasswordParams *argon2id.Params
+	// HashConcurrency bounds simultaneous hash computations (each may take 64 MiB).
+	HashConcurrency int
+}
+
+// Store is the only way into the database. Writes go through one connection so that
+// SQLite never sees two writers; reads use a small pool that never blocks the writer.
+type Store struct {
+	w, r *sql.DB
+	path string
+	now  func() time.Time
+	pw   *passwords
+}
+
+// Open opens (creating if needed) and migrates the database at opts.Path.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("store: no database path given")
+	}
+	if dir := filepath.Dir(opts.Path); dir != "" {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("store: database directory %s: %w", dir, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("store: database directory %s is not a directory", dir)
+		}
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 4
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w, err := sql.Open("sqlite", dsn(opts.Path, false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
+	}
+	s := &Store{w: w, path: opts.Path, now: func() time.Time { return opts.Now().UTC() }}
+	if err := s.migrate(ctx, opts.Schema); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// The reader pool opens after migration so that it never sees a half-made schema.
+	r, err := sql.Open("sqlite", dsn(opts.Path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open readers %s: %w", opts.Path, err)
+	}
+	r.SetMaxOpenConns(opts.ReadConns)
+	r.SetMaxIdleConns(opts.ReadConns)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open readers %s: %w", opts.Path, err)
+	}
+	s.r = r
+	s.pw = newPasswords(opts.PasswordParams, opts.HashConcurrency)
+	return s, nil
+}
+
+// dsn puts every per-connection setting in the DSN so each pooled connection gets it.
+// immediate transactions take the write lock at BEGIN, which avoids SQLITE_BUSY on
+// lock upgrades; readers are query_only so a mistaken write through them fails loudly.
+func dsn(path string, readOnly bool) string {
+	q := "_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=1&_synchronous=NORMAL&_txlock=immediate&_time_format=sqlite"
+	if readOnly {
+		q += "&_pragma=query_only(1)"
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// InTx runs fn in one write transaction, committed when fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that both the writer and a reader answer a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
+		return fmt.Errorf("store: ping readers: %w", err)
+	}
+	if err := s.w.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
+		return fmt.Errorf("store: ping writer: %w", err)
+	}
+	return nil
+}
+
+// Size is the database size in bytes, counting the WAL file that checkpoints fold in.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var pages, pageSize int64
+	if err := s.r.QueryRowContext(ctx, "SELECT page_count, page_size FROM pragma_page_count(), pragma_page_size()").Scan(&pages, &pageSize); err != nil {
+		return 0, fmt.Errorf("store: size: %w", err)
+	}
+	size := pages * pageSize
+	if st, err := os.Stat(s.path + "-wal"); err == nil {
+		size += st.Size()
+	}
+	return size, nil
+}
+
+// SchemaVersion is the database's PRAGMA user_version.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: schema version: %w", err)
+	}
+	return v, nil
+}

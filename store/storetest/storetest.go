@@ -1,0 +1,59 @@
+// Package storetest opens real, migrated SQLite stores in a test's temp dir.
+package storetest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/alexedwards/argon2id"
+
+	"github.com/kubestats/kubestats/store"
+)
+
+// FastPasswords are argon2id parameters cheap enough for tests under -race; the
+// production parameters are tested on their own.
+var FastPasswords = argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// Schema returns the project's schema.sql.
+func Schema(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("storetest: cannot locate schema.sql")
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "schema.sql"))
+	if err != nil {
+		t.Fatalf("storetest: read schema.sql: %v", err)
+	}
+	return string(b)
+}
+
+// Options returns store options for a new database file in t.TempDir().
+func Options(t testing.TB) store.Options {
+	t.Helper()
+	p := FastPasswords
+	return store.Options{
+		Path:           filepath.Join(t.TempDir(), "kubestats.db"),
+		Schema:         Schema(t),
+		PasswordParams: &p,
+	}
+}
+
+// Open opens a fresh store; edit may adjust the options first. It is closed at cleanup.
+func Open(t testing.TB, edit ...func(*store.Options)) *store.Store {
+	t.Helper()
+	opts := Options(t)
+	for _, e := range edit {
+		e(&opts)
+	}
+	s, err := store.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("storetest: open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
