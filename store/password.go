@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/alexedwards/argon2id"
 )
@@ -23,7 +24,10 @@ var DefaultPasswordParams = argon2id.Params{
 type passwords struct {
 	params argon2id.Params
 	sem    chan struct{}
-	dummy  string // verified against for unknown emails, so timing does not reveal accounts
+	// dummy is verified against for unknown emails, so timing does not reveal which
+	// accounts exist. Made on first use: at start-up it would cost Params.Memory of RSS.
+	dummyOnce sync.Once
+	dummy     string
 }
 
 func newPasswords(p *argon2id.Params, concurrency int) *passwords {
@@ -34,9 +38,12 @@ func newPasswords(p *argon2id.Params, concurrency int) *passwords {
 	if concurrency <= 0 {
 		concurrency = min(2, runtime.NumCPU())
 	}
-	pw := &passwords{params: params, sem: make(chan struct{}, concurrency)}
-	pw.dummy, _ = argon2id.CreateHash("kubestats-dummy-password", &pw.params)
-	return pw
+	return &passwords{params: params, sem: make(chan struct{}, concurrency)}
+}
+
+func (p *passwords) dummyHash() string {
+	p.dummyOnce.Do(func() { p.dummy, _ = argon2id.CreateHash("kubestats-dummy-password", &p.params) })
+	return p.dummy
 }
 
 func (p *passwords) acquire(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -63,7 +64,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if dir := filepath.Dir(opts.Path); dir != "" {
 		st, err := os.Stat(dir)
 		if err != nil {
-			return nil, fmt.Errorf("store: database directory %s: %w", dir, err)
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("store: database directory %s cannot be used: %w", dir, err)
 		}
 		if !st.IsDir() {
 			return nil, fmt.Errorf("store: database directory %s is not a directory", dir)

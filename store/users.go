@@ -190,11 +190,19 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	return users, nil
 }
 
-// CountUsers returns how many users exist, active or not.
-func (s *Store) CountUsers(ctx context.Context) (int, error) {
-	var n int
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: count users: %w", err)
+// UserCounts are the numbers of users by state.
+type UserCounts struct {
+	Total, Active, Superusers int
+}
+
+// CountUsers counts users, active users and active superusers.
+func (s *Store) CountUsers(ctx context.Context) (UserCounts, error) {
+	var n UserCounts
+	err := s.r.QueryRowContext(ctx, `
+		SELECT count(*), coalesce(sum(is_active), 0), coalesce(sum(is_active AND is_superuser), 0) FROM users`).
+		Scan(&n.Total, &n.Active, &n.Superusers)
+	if err != nil {
+		return UserCounts{}, fmt.Errorf("store: count users: %w", err)
 	}
 	return n, nil
 }
@@ -279,7 +287,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 		"SELECT "+userColumns+", password_hash FROM users WHERE email = ?", strings.TrimSpace(email)), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the same time as a real check so response times do not reveal accounts.
-		_, _ = s.pw.verify(ctx, password, s.pw.dummy)
+		_, _ = s.pw.verify(ctx, password, s.pw.dummyHash())
 		return User{}, ErrInvalidCredentials
 	}
 	if err != nil {

@@ -65,8 +65,8 @@ func TestCreateUserValidatesAndRejectsDuplicates(t *testing.T) {
 			}
 		})
 	}
-	if n, _ := s.CountUsers(ctx); n != 1 {
-		t.Fatalf("got %d users, want 1", n)
+	if n, _ := s.CountUsers(ctx); n != (store.UserCounts{Total: 1, Active: 1, Superusers: 1}) {
+		t.Fatalf("got %+v users, want 1 active superuser", n)
 	}
 }
 

@@ -56,4 +56,3 @@ func Open(t testing.TB, edit ...func(*store.Options)) *store.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
-

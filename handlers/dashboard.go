@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kubestats/kubestats/store"
+	"github.com/kubestats/kubestats/views"
+)
+
+func (h *Handlers) showDashboard(c echo.Context) error {
+	ctx := c.Request().Context()
+	counts, err := h.store.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	size, err := h.store.Size(ctx)
+	if err != nil {
+		return err
+	}
+	version, err := h.store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	d := views.Dashboard{
+		Users: counts.Total, ActiveUsers: counts.Active, DBSize: size, DBPath: h.store.Path(),
+		SchemaVersion: version, Version: h.cfg.Version, GitHubToken: h.cfg.GitHubTokenSet,
+		StartedAt: h.cfg.StartedAt.UTC().Format("2006-01-02 15:04 UTC"),
+	}
+	return render(c, http.StatusOK, views.DashboardPage(h.layout(c, "Dashboard", "dashboard"), d))
+}
+
+func (h *Handlers) health(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": h.cfg.Version})
+}
+
+// healthDB answers 503 when the database does not answer within two seconds.
+func (h *Handlers) healthDB(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		h.log.Error("health: database", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "the database did not answer"})
+	}
+	v, err := h.store.SchemaVersion(ctx)
+	if err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "the database did not answer"})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "schema_version": v, "latest_schema_version": store.LatestVersion()})
+}

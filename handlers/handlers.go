@@ -1,0 +1,143 @@
+// Package handlers owns Kubestats' HTTP surface: the Echo router, middleware and page handlers.
+package handlers
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/kubestats/kubestats/store"
+	"github.com/kubestats/kubestats/views"
+)
+
+// Config is what the HTTP layer needs from the process configuration.
+type Config struct {
+	Version         string
+	SecretKey       []byte        // signs and encrypts cookies; at least 32 bytes
+	SessionIdle     time.Duration // a session ends after this long without a request
+	SessionLifetime time.Duration // and at the latest this long after login
+	// TrustProxy takes the client IP from X-Forwarded-For and the scheme from
+	// X-Forwarded-Proto, when those come from a loopback or private address.
+	TrustProxy     bool
+	GitHubTokenSet bool
+	Topics         []string
+	Static         fs.FS // the embedded static/ directory
+	Now            func() time.Time
+	StartedAt      time.Time
+}
+
+// Handlers serves every route. Build it with New, mount it with Echo.
+type Handlers struct {
+	store        *store.Store
+	cfg          Config
+	log          *slog.Logger
+	cookies      *sessions.CookieStore
+	loginByIP    *throttle
+	loginByEmail *throttle
+	assetVersion string
+	policy       store.SessionPolicy
+}
+
+// Login throttling: a burst of 5 attempts, then one every 12 s (5 a minute), per client
+// IP and, counting only failures, per account, so guessing is slow from one address and
+// spreading guesses over many addresses still cannot hammer one account.
+const (
+	loginBurst = 5
+	loginEvery = 12 * time.Second
+)
+
+// New checks the configuration and prepares the handlers.
+func New(s *store.Store, cfg Config, log *slog.Logger) (*Handlers, error) {
+	if len(cfg.SecretKey) < 32 {
+		return nil, errors.New("handlers: secret key must have at least 32 bytes")
+	}
+	if cfg.SessionIdle <= 0 || cfg.SessionLifetime <= 0 {
+		return nil, errors.New("handlers: session idle timeout and lifetime must be positive")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StartedAt.IsZero() {
+		cfg.StartedAt = cfg.Now()
+	}
+	av, err := hashFS(cfg.Static)
+	if err != nil {
+		return nil, fmt.Errorf("handlers: static files: %w", err)
+	}
+	// Separate keys per purpose, derived from the one secret, so rotating the secret
+	// rotates them all and neither key can be used in the other's place.
+	cs := sessions.NewCookieStore(deriveKey(cfg.SecretKey, "cookie-auth"), deriveKey(cfg.SecretKey, "cookie-enc"))
+	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	return &Handlers{
+		store:        s,
+		cfg:          cfg,
+		log:          log,
+		cookies:      cs,
+		loginByIP:    newThrottle(loginEvery, loginBurst, cfg.Now),
+		loginByEmail: newThrottle(loginEvery, loginBurst, cfg.Now),
+		assetVersion: av,
+		policy:       store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+	}, nil
+}
+
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// hashFS fingerprints the static files once at start-up; pages link unversioned files
+// with ?v=<fingerprint> so that every static file can be cached as immutable.
+func hashFS(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12], err
+}
+
+// render writes a component after rendering it to a buffer, so a failing template
+// produces a clean error page instead of half a page with status 200.
+func render(c echo.Context, status int, t templ.Component) error {
+	var buf bytes.Buffer
+	if err := t.Render(c.Request().Context(), &buf); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// layout builds the data every full page needs.
+func (h *Handlers) layout(c echo.Context, title, active string) views.Layout {
+	l := views.Layout{
+		Title:        title,
+		Active:       active,
+		User:         currentUser(c),
+		Version:      h.cfg.Version,
+		AssetVersion: h.assetVersion,
+		Flashes:      h.popFlashes(c),
+	}
+	if tok, ok := c.Get("csrf").(string); ok {
+		l.CSRF = tok
+	}
+	return l
+}

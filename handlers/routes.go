@@ -1,0 +1,216 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/kubestats/kubestats/store"
+	"github.com/kubestats/kubestats/views"
+)
+
+// contentSecurityPolicy allows nothing but the app's own files: no inline script or
+// style, no eval (htmx is configured without it), no framing, forms only to us.
+// data: images are Pico CSS's built-in icons.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// Echo builds the router: one table of every route, grouped by who may call it.
+func (h *Handlers) Echo() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	if h.cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+		e.SchemeExtractor = echo.ExtractSchemeFromHeaders()
+	} else {
+		// Directly exposed: forwarding headers are client-controlled, never trusted.
+		e.IPExtractor = echo.ExtractIPDirect()
+		e.SchemeExtractor = echo.ExtractSchemeDirect()
+	}
+	e.HTTPErrorHandler = h.handleError
+
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			h.log.Error("panic", "path", c.Path(), "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRemoteIP: true, LogError: true,
+		HandleError: true, // run the error handler first so the logged status is the one sent
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			attrs := []slog.Attr{
+				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.Int64("duration_ms", v.Latency.Milliseconds()), slog.String("ip", v.RemoteIP),
+			}
+			if v.Error != nil && v.Status >= 500 {
+				attrs = append(attrs, slog.String("err", v.Error.Error()))
+			}
+			h.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		},
+	}))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		HSTSMaxAge: 31536000, ContentSecurityPolicy: contentSecurityPolicy, ReferrerPolicy: "same-origin",
+	}))
+	e.Use(extraHeaders)
+	e.Use(middleware.BodyLimit("1M"))
+
+	static := e.Group("/static", cacheForever)
+	static.StaticFS("/", h.cfg.Static)
+
+	e.GET("/api/health", h.health)
+	e.GET("/api/health/db", h.healthDB)
+
+	// Everything below has CSRF protection and knows who is logged in.
+	app := e.Group("", h.csrf(), h.loadSession, noStore)
+	app.GET("/login", h.showLogin)
+	app.POST("/login", h.login, h.throttleLoginByIP)
+	app.POST("/logout", h.logout)
+
+	user := app.Group("", h.requireLogin)
+	user.GET("/", h.showDashboard)
+	user.GET("/account", h.showAccount)
+	user.POST("/account", h.updateAccount)
+	user.POST("/account/password", h.changePassword)
+
+	admin := user.Group("", h.requireSuperuser)
+	admin.GET("/users", h.listUsers)
+	admin.GET("/users/new", h.newUser)
+	admin.POST("/users/new", h.createUser)
+	admin.GET("/users/:id", h.showUser)
+	admin.POST("/users/:id", h.updateUser)
+	return e
+}
+
+// extraHeaders adds the isolation headers that Echo's Secure middleware does not set.
+func extraHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		hd := c.Response().Header()
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		return next(c)
+	}
+}
+
+// noStore keeps pages with private data out of shared and browser caches.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// cacheForever marks static files immutable: vendored files carry their version in
+// the name and the app's own files are linked with a content fingerprint.
+func cacheForever(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		return next(c)
+	}
+}
+
+// csrf is Echo's CSRF middleware with its cookie marked Secure on https requests.
+// Echo checks Sec-Fetch-Site first and falls back to the double-submit token that
+// forms send as _csrf and htmx as X-CSRF-Token (from <body hx-headers>).
+func (h *Handlers) csrf() echo.MiddlewareFunc {
+	conf := middleware.CSRFConfig{
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		CookieName:     "kubestats_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSameSite: http.SameSiteLaxMode,
+		CookieMaxAge:   int((24 * time.Hour).Seconds()),
+	}
+	plain := middleware.CSRFWithConfig(conf)
+	conf.CookieSecure = true
+	secure := middleware.CSRFWithConfig(conf)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		p, s := plain(next), secure(next)
+		return func(c echo.Context) error {
+			if c.Scheme() == "https" {
+				return s(c)
+			}
+			return p(c)
+		}
+	}
+}
+
+// throttledError answers 429 with the wait before the next try.
+type throttledError struct{ retryAfter time.Duration }
+
+func (e *throttledError) Error() string { return "too many login attempts" }
+
+// handleError is the single place that turns errors into responses: JSON for the API,
+// a small partial for htmx requests, a full page otherwise.
+func (h *Handlers) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, msg := http.StatusInternalServerError, "Something went wrong on our side. The error was logged."
+	var he *echo.HTTPError
+	var te *throttledError
+	var ve *store.ValidationError
+	switch {
+	case errors.As(err, &te):
+		secs := int(te.retryAfter.Round(time.Second).Seconds())
+		secs = max(secs, 1)
+		c.Response().Header().Set("Retry-After", itoa(secs))
+		status, msg = http.StatusTooManyRequests, "Too many login attempts. Wait "+itoa(secs)+" seconds and try again."
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, "There is nothing here."
+	case errors.As(err, &ve):
+		status, msg = http.StatusBadRequest, ve.Msg
+	case errors.As(err, &he):
+		status = he.Code
+		switch {
+		case isCSRFError(he):
+			msg = "The form expired or did not come from this site. Reload the page and try again."
+		case status == http.StatusForbidden:
+			msg = "You do not have permission to see this page."
+		case status == http.StatusNotFound:
+			msg = "There is nothing here."
+		case status < 500:
+			msg = http.StatusText(status)
+			if m, ok := he.Message.(string); ok && m != "" {
+				msg = m
+			}
+		}
+	}
+	if status >= 500 {
+		h.log.Error("request failed", "method", c.Request().Method, "uri", c.Request().RequestURI, "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		_ = c.JSON(status, map[string]string{"status": "error", "error": msg})
+		return
+	}
+	if c.Request().Header.Get("HX-Request") == "true" {
+		_ = render(c, status, views.ErrorPartial(status, msg))
+		return
+	}
+	title := http.StatusText(status)
+	if rerr := render(c, status, views.ErrorPage(h.layout(c, title, ""), status, msg)); rerr != nil {
+		h.log.Error("render error page", "err", rerr)
+		_ = c.String(status, msg)
+	}
+}
+
+func isCSRFError(he *echo.HTTPError) bool {
+	m, _ := he.Message.(string)
+	return strings.Contains(strings.ToLower(m), "csrf") || strings.Contains(strings.ToLower(m), "cross-site")
+}

@@ -1,0 +1,578 @@
+// Command kubestats finds Kubernetes home-lab repositories on GitHub, keeps their
+// statistics and shows what the community runs. See README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/kubestats/kubestats/handlers"
+	"github.com/kubestats/kubestats/jobs"
+	"github.com/kubestats/kubestats/store"
+)
+
+//go:embed schema.sql
+var schemaSQL string
+
+//go:embed static/app.css static/app.js static/favicon.svg static/vendor
+var staticFiles embed.FS
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kubestats: "+err.Error())
+		os.Exit(1)
+	}
+}
+
+// run is the whole program; tests call it with their own arguments, environment and streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		printUsage(stdout)
+		return flag.ErrHelp
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stderr)
+	case "user":
+		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "kubestats", buildVersion(), runtime.Version())
+		return nil
+	case "help":
+		printUsage(stdout)
+		return nil
+	}
+	printUsage(stderr)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `Kubestats shows what the Kubernetes home-lab community runs.
+
+Usage:
+  kubestats [serve] [flags]        run the web server and background jobs (default)
+  kubestats user create [flags]    create a user; the password is read from stdin or a prompt
+  kubestats user set-password      set a user's password (--email)
+  kubestats user list              list users
+  kubestats version                print the version
+
+Every setting is an environment variable and a flag; a flag wins. Settings of serve:
+`)
+	printSettings(w, serveSettings())
+	fmt.Fprintln(w, "\nRun 'kubestats COMMAND -h' for a command's flags.")
+}
+
+// buildVersion is the -ldflags version, else the module or VCS version Go recorded.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}
+
+// config is every setting, validated once at start and passed down.
+type config struct {
+	Addr            string
+	DB              string
+	GitHubToken     string
+	AdminEmail      string
+	AdminPassword   string
+	SecretKey       string
+	LogFormat       string
+	LogLevel        slog.Level
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	TrustProxy      bool
+}
+
+// setting binds one environment variable and one flag to a config field.
+type setting struct {
+	envs  []string // first one is documented; later ones are accepted aliases
+	flag  string
+	def   string
+	usage string
+	kind  string // "", "bool", or "secret" (the flag names a file to read the value from)
+	apply func(c *config, v string) error
+}
+
+func durationSetting(dst func(*config) *time.Duration) func(*config, string) error {
+	return func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration such as 30m or 12h", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+var commonSettings = []setting{
+	{envs: []string{"KUBESTATS_DB"}, flag: "db", def: "./kubestats.db", usage: "SQLite database file (created if missing)",
+		apply: func(c *config, v string) error { c.DB = v; return nil }},
+	{envs: []string{"KUBESTATS_LOG_FORMAT"}, flag: "log-format", def: "text", usage: "log format: text or json",
+		apply: func(c *config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("%q is not text or json", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{envs: []string{"KUBESTATS_LOG_LEVEL"}, flag: "log-level", def: "info", usage: "log level: debug, info, warn or error",
+		apply: func(c *config, v string) error {
+			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("%q is not debug, info, warn or error", v)
+			}
+			return nil
+		}},
+}
+
+func serveSettings() []setting {
+	return append([]setting{
+		{envs: []string{"KUBESTATS_ADDR"}, flag: "addr", def: ":8080", usage: "address to listen on, host:port",
+			apply: func(c *config, v string) error {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return fmt.Errorf("%q is not host:port (%v)", v, err)
+				}
+				c.Addr = v
+				return nil
+			}},
+		{envs: []string{"GITHUB_TOKEN", "KUBESTATS_GITHUB_TOKEN"}, flag: "github-token", kind: "secret",
+			usage: "GitHub token for discovery; without it the site runs but discovery is paused",
+			apply: func(c *config, v string) error { c.GitHubToken = v; return nil }},
+		{envs: []string{"KUBESTATS_ADMIN_EMAIL"}, flag: "admin-email", usage: "email of the first superuser, created at start when no user exists",
+			apply: func(c *config, v string) error { c.AdminEmail = v; return nil }},
+		{envs: []string{"KUBESTATS_ADMIN_PASSWORD"}, flag: "admin-password", kind: "secret", usage: "password of the first superuser",
+			apply: func(c *config, v string) error { c.AdminPassword = v; return nil }},
+		{envs: []string{"KUBESTATS_SECRET_KEY"}, flag: "secret-key", kind: "secret",
+			usage: "key for signing cookies, at least 32 characters; generated once and kept in the database when empty",
+			apply: func(c *config, v string) error {
+				if v != "" && len(v) < 32 {
+					return errors.New("the secret key must have at least 32 characters")
+				}
+				c.SecretKey = v
+				return nil
+			}},
+		{envs: []string{"KUBESTATS_SESSION_IDLE_TIMEOUT"}, flag: "session-idle-timeout", def: "72h", usage: "a login ends after this long without activity",
+			apply: durationSetting(func(c *config) *time.Duration { return &c.SessionIdle })},
+		{envs: []string{"KUBESTATS_SESSION_LIFETIME"}, flag: "session-lifetime", def: "720h", usage: "a login ends at the latest this long after it began",
+			apply: durationSetting(func(c *config) *time.Duration { return &c.SessionLifetime })},
+		{envs: []string{"KUBESTATS_TRUST_PROXY"}, flag: "trust-proxy", def: "false", kind: "bool",
+			usage: "behind a reverse proxy on a private network: take client IP and scheme from X-Forwarded-For/-Proto",
+			apply: func(c *config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("%q is not true or false", v)
+				}
+				c.TrustProxy = b
+				return nil
+			}},
+	}, commonSettings...)
+}
+
+func printSettings(w io.Writer, settings []setting) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	for _, s := range settings {
+		flagName := "--" + s.flag
+		switch s.kind {
+		case "secret":
+			flagName = "--" + s.flag + "-file FILE"
+		case "bool":
+		default:
+			flagName += " VALUE"
+		}
+		def := s.def
+		if def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tdefault %s\t%s\n", strings.Join(s.envs, " or "), flagName, def, s.usage)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "  Secrets are never flags: a --*-file flag names a file holding the value, which keeps it out of ps.")
+}
+
+// parseSettings reads flags, then fills what no flag set from the environment, then from
+// defaults. An invalid value is one sentence naming the setting.
+func parseSettings(name string, args []string, getenv func(string) string, settings []setting, stderr io.Writer, extra func(*flag.FlagSet)) (config, *flag.FlagSet, error) {
+	var c config
+	fs := flag.NewFlagSet("kubestats "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	set := map[string]bool{}
+	for _, s := range settings {
+		apply := func(v string) error {
+			set[s.flag] = true
+			return s.apply(&c, v)
+		}
+		switch s.kind {
+		case "secret":
+			fs.Func(s.flag+"-file", s.usage, func(path string) error {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return fmt.Errorf("cannot read %s", path)
+				}
+				return apply(strings.TrimSpace(string(b)))
+			})
+		case "bool":
+			fs.BoolFunc(s.flag, s.usage, apply)
+		default:
+			fs.Func(s.flag, s.usage, apply)
+		}
+	}
+	if extra != nil {
+		extra(fs)
+	}
+	// flag calls Usage on every parse error; print it only when help was asked for.
+	fs.Usage = func() {}
+	usage := func() {
+		fmt.Fprintf(stderr, "Usage of kubestats %s:\n", name)
+		printSettings(stderr, settings)
+		var other strings.Builder
+		fs.VisitAll(func(f *flag.Flag) {
+			for _, s := range settings {
+				if f.Name == s.flag || f.Name == s.flag+"-file" {
+					return
+				}
+			}
+			fmt.Fprintf(&other, "  --%s\t%s\n", f.Name, f.Usage)
+		})
+		if other.Len() > 0 {
+			fmt.Fprintf(stderr, "Flags:\n%s", other.String())
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+			return c, fs, err
+		}
+		return c, fs, fmt.Errorf("%s (see kubestats %s -h)", err, name)
+	}
+	for _, s := range settings {
+		if set[s.flag] {
+			continue
+		}
+		v, from := s.def, "default of --"+s.flag
+		for _, env := range s.envs {
+			if ev := getenv(env); ev != "" {
+				v, from = ev, env
+				break
+			}
+		}
+		if err := s.apply(&c, v); err != nil {
+			return c, fs, fmt.Errorf("invalid %s: %w", from, err)
+		}
+	}
+	return c, fs, nil
+}
+
+func newLogger(c config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openStore(ctx context.Context, c config) (*store.Store, error) {
+	s, err := store.Open(ctx, store.Options{Path: c.DB, Schema: schemaSQL})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open database %s: %w", c.DB, err)
+	}
+	return s, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	c, _, err := parseSettings("serve", args, getenv, serveSettings(), stderr, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	// Listen before anything slow, so a taken port fails fast and clearly.
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", c.Addr, err)
+	}
+	defer ln.Close()
+
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	secret, err := sessionSecret(ctx, st, c)
+	if err != nil {
+		return err
+	}
+	if err := ensureFirstSuperuser(ctx, st, c, log); err != nil {
+		return err
+	}
+
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return err
+	}
+	policy := store.SessionPolicy{Idle: c.SessionIdle, Lifetime: c.SessionLifetime}
+	h, err := handlers.New(st, handlers.Config{
+		Version: buildVersion(), SecretKey: secret, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionLifetime,
+		TrustProxy: c.TrustProxy, GitHubTokenSet: c.GitHubToken != "", Static: static,
+	}, log)
+	if err != nil {
+		return err
+	}
+	if c.GitHubToken == "" {
+		log.Warn("no GitHub token: discovery is paused; set GITHUB_TOKEN to enable it")
+	}
+
+	scheduler, err := jobs.New(st, log, policy).Schedule()
+	if err != nil {
+		return err
+	}
+
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           h.Echo(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Long-lived streams end with the server instead of holding Shutdown open.
+		BaseContext: func(net.Listener) context.Context { return baseCtx },
+	}
+	srv.RegisterOnShutdown(cancelBase)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "version", buildVersion(), "db", c.DB)
+
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+		err = nil
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	// Order matters: stop taking requests, then stop jobs, then (deferred) close the DB.
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		log.Warn("http shutdown", "err", serr)
+	}
+	if jerr := scheduler.Shutdown(); jerr != nil {
+		log.Warn("jobs shutdown", "err", jerr)
+	}
+	return err
+}
+
+// sessionSecret is KUBESTATS_SECRET_KEY, or a random key generated on first start and
+// kept in the database so that logins survive restarts.
+func sessionSecret(ctx context.Context, st *store.Store, c config) ([]byte, error) {
+	if c.SecretKey != "" {
+		return []byte(c.SecretKey), nil
+	}
+	v, err := st.EnsureSetting(ctx, store.SettingSessionKey, func() (string, error) {
+		b := make([]byte, 64)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		return base64.StdEncoding.EncodeToString(b), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
+func ensureFirstSuperuser(ctx context.Context, st *store.Store, c config, log *slog.Logger) error {
+	counts, err := st.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if counts.Total > 0 {
+		return nil
+	}
+	switch {
+	case c.AdminEmail != "" && c.AdminPassword != "":
+		u, err := st.CreateUser(ctx, store.NewUser{Email: c.AdminEmail, Name: "Admin", Password: c.AdminPassword, IsSuperuser: true})
+		if err != nil {
+			return fmt.Errorf("cannot create the first superuser from KUBESTATS_ADMIN_EMAIL: %w", err)
+		}
+		log.Info("created first superuser", "email", u.Email)
+	case c.AdminEmail != "" || c.AdminPassword != "":
+		return errors.New("set both KUBESTATS_ADMIN_EMAIL and KUBESTATS_ADMIN_PASSWORD to create the first superuser, or neither")
+	default:
+		log.Warn("no users yet; create the first superuser with: kubestats user create --superuser --email you@example.org --db " + c.DB)
+	}
+	return nil
+}
+
+func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "Usage: kubestats user create|set-password|list [flags]")
+		return errors.New("user needs a subcommand: create, set-password or list")
+	}
+	sub, args := args[0], args[1:]
+	var email, name string
+	var super bool
+	extra := func(fs *flag.FlagSet) {
+		switch sub {
+		case "create":
+			fs.StringVar(&email, "email", "", "the user's email (required)")
+			fs.StringVar(&name, "name", "", "the user's display name")
+			fs.BoolVar(&super, "superuser", false, "make the user a superuser")
+		case "set-password":
+			fs.StringVar(&email, "email", "", "the user's email (required)")
+		}
+	}
+	c, fs, err := parseSettings("user "+sub, args, getenv, commonSettings, stderr, extra)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (passwords are read from stdin, never from arguments)", fs.Arg(0))
+	}
+	if (sub == "create" || sub == "set-password") && email == "" {
+		return fmt.Errorf("user %s needs --email", sub)
+	}
+	switch sub {
+	case "create", "set-password", "list":
+	default:
+		return fmt.Errorf("unknown user command %q: use create, set-password or list", sub)
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	switch sub {
+	case "list":
+		users, err := st.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tACTIVE\tLAST LOGIN")
+		for _, u := range users {
+			role, last := "user", "never"
+			if u.IsSuperuser {
+				role = "superuser"
+			}
+			if u.LastLoginAt != nil {
+				last = u.LastLoginAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\t%s\n", u.ID, u.Email, u.Name, role, u.IsActive, last)
+		}
+		return tw.Flush()
+	case "create":
+		pw, err := readPassword(stdin, stderr)
+		if err != nil {
+			return err
+		}
+		u, err := st.CreateUser(ctx, store.NewUser{Email: email, Name: name, Password: pw, IsSuperuser: super})
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("a user with email %s already exists; use 'kubestats user set-password' to change its password", email)
+		}
+		if err != nil {
+			return err
+		}
+		role := "user"
+		if u.IsSuperuser {
+			role = "superuser"
+		}
+		fmt.Fprintf(stdout, "created %s %s (id %d)\n", role, u.Email, u.ID)
+		return nil
+	default: // set-password
+		u, err := st.GetUserByEmail(ctx, email)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user has the email %s", email)
+		}
+		if err != nil {
+			return err
+		}
+		pw, err := readPassword(stdin, stderr)
+		if err != nil {
+			return err
+		}
+		if err := st.SetPassword(ctx, u.ID, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s set; their sessions were ended\n", u.Email)
+		return nil
+	}
+}
+
+// readPassword prompts twice without echo on a terminal; otherwise it reads one line
+// of stdin, so scripts can pipe the password in (never pass it as an argument).
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		fmt.Fprint(stderr, "Repeat password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on stdin: pipe one in, e.g. printf '%s\\n' \"$PW\" | kubestats user create …")
+	}
+	return line, nil
+}
