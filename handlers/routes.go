@@ -66,31 +66,51 @@ func (h *Handlers) Echo() *echo.Echo {
 	e.Use(extraHeaders)
 	e.Use(middleware.BodyLimit("1M"))
 
+	// Static files and health probes carry no session and need no CSRF cookie.
+	e.Use(skipFor(h.csrf(), "/static/", "/api/"))
+	e.Use(skipFor(h.loadSession, "/static/", "/api/"))
+	e.Use(skipFor(noStore, "/static/"))
+
 	static := e.Group("/static", cacheForever)
 	static.StaticFS("/", h.cfg.Static)
 
 	e.GET("/api/health", h.health)
 	e.GET("/api/health/db", h.healthDB)
 
-	// Everything below has CSRF protection and knows who is logged in.
-	app := e.Group("", h.csrf(), h.loadSession, noStore)
-	app.GET("/login", h.showLogin)
-	app.POST("/login", h.login, h.throttleLoginByIP)
-	app.POST("/logout", h.logout)
+	e.GET("/login", h.showLogin)
+	e.POST("/login", h.login, h.throttleLoginByIP)
+	e.POST("/logout", h.logout)
 
-	user := app.Group("", h.requireLogin)
-	user.GET("/", h.showDashboard)
-	user.GET("/account", h.showAccount)
-	user.POST("/account", h.updateAccount)
-	user.POST("/account/password", h.changePassword)
+	// Per-route guards rather than prefix groups: a group on "" would catch every
+	// unknown path too and answer "log in" where "not found" is the truth.
+	user := []echo.MiddlewareFunc{h.requireLogin}
+	e.GET("/", h.showDashboard, user...)
+	e.GET("/account", h.showAccount, user...)
+	e.POST("/account", h.updateAccount, user...)
+	e.POST("/account/password", h.changePassword, user...)
 
-	admin := user.Group("", h.requireSuperuser)
-	admin.GET("/users", h.listUsers)
-	admin.GET("/users/new", h.newUser)
-	admin.POST("/users/new", h.createUser)
-	admin.GET("/users/:id", h.showUser)
-	admin.POST("/users/:id", h.updateUser)
+	admin := []echo.MiddlewareFunc{h.requireLogin, h.requireSuperuser}
+	e.GET("/users", h.listUsers, admin...)
+	e.GET("/users/new", h.newUser, admin...)
+	e.POST("/users/new", h.createUser, admin...)
+	e.GET("/users/:id", h.showUser, admin...)
+	e.POST("/users/:id", h.updateUser, admin...)
 	return e
+}
+
+// skipFor applies m except to paths under the given prefixes.
+func skipFor(m echo.MiddlewareFunc, prefixes ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		wrapped := m(next)
+		return func(c echo.Context) error {
+			for _, p := range prefixes {
+				if strings.HasPrefix(c.Request().URL.Path, p) {
+					return next(c)
+				}
+			}
+			return wrapped(c)
+		}
+	}
 }
 
 // extraHeaders adds the isolation headers that Echo's Secure middleware does not set.

@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// syncBuffer collects a server's log output while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func envFunc(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startServer runs the real program (run) on a random port and returns its base URL.
+// The server stops, and its exit is checked, when the test ends.
+func startServer(t *testing.T, env map[string]string) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, envFunc(env), strings.NewReader(""), io.Discard, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server exited with %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("server did not stop within 20s of cancellation")
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listenRE.FindStringSubmatch(logs.String()); m != nil {
+			return "http://" + m[1], logs
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("server exited early: %v\n%s", err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("server did not start:\n%s", logs.String())
+	return "", nil
+}
+
+func TestServeBootsAndLogsIn(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kubestats.db")
+	base, logs := startServer(t, map[string]string{
+		"KUBESTATS_DB": db, "KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "first admin pw",
+	})
+	if !strings.Contains(logs.String(), "created first superuser") {
+		t.Errorf("no first-superuser log:\n%s", logs.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+
+	res, err := hc.Get(base + "/api/health/db")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("health: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	// The login form's CSRF token, as a browser would take it.
+	res, err = hc.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF field on the login page:\n%s", body)
+	}
+	res, err = hc.PostForm(base+"/login", url.Values{"_csrf": {string(m[1])}, "email": {"admin@example.org"}, "password": {"first admin pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Request.URL.Path != "/" || !strings.Contains(string(body), `data-testid="stat-users"`) {
+		t.Fatalf("after login: got %d at %s, want the dashboard\n%.500s", res.StatusCode, res.Request.URL.Path, body)
+	}
+	if !strings.Contains(string(body), "Discovery is paused") {
+		t.Error("dashboard does not say that discovery is paused without a token")
+	}
+}
+
+func TestServeWithoutUsersSaysHowToCreateOne(t *testing.T) {
+	base, logs := startServer(t, map[string]string{"KUBESTATS_DB": filepath.Join(t.TempDir(), "k.db")})
+	if !strings.Contains(logs.String(), "kubestats user create --superuser") {
+		t.Errorf("log does not say how to create a user:\n%s", logs.String())
+	}
+	res, err := http.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), "kubestats user create --superuser") {
+		t.Error("login page does not say how to create a user")
+	}
+}
+
+func TestBadSettingsFailWithOneSentence(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad duration flag", []string{"serve", "--session-idle-timeout", "soon"}, nil, `"soon" is not a positive duration`},
+		{"bad duration env", nil, map[string]string{"KUBESTATS_SESSION_LIFETIME": "-1h"}, "invalid KUBESTATS_SESSION_LIFETIME"},
+		{"bad log format", nil, map[string]string{"KUBESTATS_LOG_FORMAT": "xml"}, "invalid KUBESTATS_LOG_FORMAT"},
+		{"bad bool", nil, map[string]string{"KUBESTATS_TRUST_PROXY": "perhaps"}, "invalid KUBESTATS_TRUST_PROXY"},
+		{"bad addr", []string{"--addr", "8080"}, nil, `"8080" is not host:port`},
+		{"unknown flag", []string{"--colour"}, nil, "flag provided but not defined"},
+		{"unreadable db dir", []string{"--db", filepath.Join(dir, "missing", "k.db"), "--addr", "127.0.0.1:0"}, nil, "cannot open database"},
+		{"port in use", []string{"--addr", busy.Addr().String(), "--db", filepath.Join(dir, "k.db")}, nil, "cannot listen on"},
+		{"short secret", []string{"--addr", "127.0.0.1:0"}, map[string]string{"KUBESTATS_SECRET_KEY": "short"}, "at least 32 characters"},
+		{"half admin", []string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "h.db")}, map[string]string{"KUBESTATS_ADMIN_EMAIL": "a@example.org"}, "set both"},
+		{"unknown command", []string{"frobnicate"}, nil, `unknown command "frobnicate"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var stderr bytes.Buffer
+			err := run(ctx, tc.args, envFunc(tc.env), strings.NewReader(""), io.Discard, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") || strings.Contains(stderr.String(), "goroutine ") {
+				t.Errorf("error is not one line or a trace was printed: %q", err)
+			}
+		})
+	}
+}
+
+func TestHelpDocumentsEverySetting(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, envFunc(nil), nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "help") {
+		t.Fatalf("got %v, want flag.ErrHelp", err)
+	}
+	var serveHelp bytes.Buffer
+	run(context.Background(), []string{"serve", "-h"}, envFunc(nil), nil, io.Discard, &serveHelp)
+	for _, s := range serveSettings() {
+		for _, text := range []string{out.String(), serveHelp.String()} {
+			if !strings.Contains(text, s.envs[0]) || !strings.Contains(text, "--"+s.flag) {
+				t.Errorf("help lacks %s / --%s", s.envs[0], s.flag)
+			}
+			if s.def != "" && !strings.Contains(text, "default "+s.def) {
+				t.Errorf("help lacks the default of %s", s.envs[0])
+			}
+		}
+	}
+}
+
+func TestUserCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	ctx := context.Background()
+	env := envFunc(map[string]string{"KUBESTATS_DB": db})
+	cli := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, env, strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := cli("s3cret password\n", "user", "create", "--email", "ops@example.org", "--name", "Ops", "--superuser")
+	if err != nil || !strings.Contains(out, "created superuser ops@example.org") {
+		t.Fatalf("create: %q %v", out, err)
+	}
+	if _, err := cli("another one\n", "user", "create", "--email", "OPS@example.org"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("duplicate: got %v", err)
+	}
+	if _, err := cli("", "user", "create", "--email", "x@example.org"); err == nil || !strings.Contains(err.Error(), "no password on stdin") {
+		t.Fatalf("empty stdin: got %v", err)
+	}
+	if _, err := cli("", "user", "create", "--email", "x@example.org", "hunter2"); err == nil || !strings.Contains(err.Error(), "never from arguments") {
+		t.Fatalf("password as argument: got %v", err)
+	}
+	if _, err := cli("short\n", "user", "create", "--email", "x@example.org"); err == nil || !strings.Contains(err.Error(), "at least 8") {
+		t.Fatalf("short password: got %v", err)
+	}
+	if out, err := cli("new secret pw\n", "user", "set-password", "--email", "ops@example.org"); err != nil || !strings.Contains(out, "password of ops@example.org set") {
+		t.Fatalf("set-password: %q %v", out, err)
+	}
+	if _, err := cli("new secret pw\n", "user", "set-password", "--email", "nobody@example.org"); err == nil || !strings.Contains(err.Error(), "no user has the email") {
+		t.Fatalf("set-password unknown: got %v", err)
+	}
+	out, err = cli("", "user", "list")
+	if err != nil || !strings.Contains(out, "ops@example.org") || !strings.Contains(out, "superuser") || strings.Contains(out, "x@example.org") {
+		t.Fatalf("list: %q %v", out, err)
+	}
+	if out, err := cli("", "version"); err != nil || !strings.HasPrefix(out, "kubestats ") {
+		t.Fatalf("version: %q %v", out, err)
+	}
+}
+
+// TestBrowserLoginDashboardLogout drives Debian's Chromium against the real server.
+func TestBrowserLoginDashboardLogout(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
+		}
+		t.Skip("chromium not installed: browser test skipped (it is required under CI=true)")
+	}
+	base, _ := startServer(t, map[string]string{
+		"KUBESTATS_DB": filepath.Join(t.TempDir(), "k.db"), "KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "browser pw 123",
+	})
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+
+	// Anything the page logs as an error (a CSP violation, a failed script) fails the test.
+	var mu sync.Mutex
+	var problems []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError {
+				problems = append(problems, ev.Entry.Text+" "+ev.Entry.URL)
+			}
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, ev.ExceptionDetails.Text)
+		}
+	}); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return v
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	step("log in",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(css(`[data-testid="login-submit"]`)),
+		chromedp.SendKeys(css(`input[name="email"]`), "admin@example.org"),
+		chromedp.SendKeys(css(`input[name="password"]`), "browser pw 123"),
+		chromedp.Click(css(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(css(`[data-testid="stat-users"]`)),
+	)
+	if users := text(`[data-testid="stat-users"] .stat-value`); strings.TrimSpace(users) != "1" {
+		t.Errorf("dashboard users = %q, want 1", users)
+	}
+	// app.js labels the theme button: proof that our script ran under the CSP.
+	if theme := text(`[data-theme-toggle]`); !strings.HasPrefix(theme, "Theme: ") {
+		t.Errorf("theme button %q: app.js did not run", theme)
+	}
+	step("log out",
+		chromedp.Click(css(`[data-testid="user-menu"]`)),
+		chromedp.WaitVisible(css(`[data-testid="logout"]`)),
+		chromedp.Click(css(`[data-testid="logout"]`)),
+		chromedp.WaitVisible(css(`[data-testid="login-submit"]`)),
+	)
+	if flash := text(`[data-testid="flash"]`); !strings.Contains(flash, "logged out") {
+		t.Errorf("flash after logout = %q", flash)
+	}
+	// After logout the dashboard is closed again.
+	step("revisit", chromedp.Navigate(base+"/"), chromedp.WaitVisible(css(`[data-testid="login-submit"]`)))
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "/login") {
+		t.Errorf("after logout / went to %s (%v), want /login", loc, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("browser reported: %s", p)
+	}
+}
