@@ -73,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "version":
 		fmt.Fprintln(stdout, "kubestats", buildVersion(), runtime.Version())
 		return nil
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "help":
 		printUsage(stdout)
 		return nil
@@ -90,6 +92,7 @@ Usage:
   kubestats user set-password      set a user's password (--email)
   kubestats user list              list users
   kubestats version                print the version
+  kubestats healthcheck [--url U]  exit 0 when the server and its database answer (for container probes)
 
 Every setting is an environment variable and a flag; a flag wins. Settings of serve:
 `)
@@ -405,6 +408,38 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		log.Warn("jobs shutdown", "err", jerr)
 	}
 	return err
+}
+
+// healthcheck asks a running server's /api/health/db, for images without curl.
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var target string
+	c, _, err := parseSettings("healthcheck", args, getenv, serveSettings()[:1], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&target, "url", "", "health URL (default: http://127.0.0.1:PORT/api/health/db from KUBESTATS_ADDR)")
+	})
+	if err != nil {
+		return err
+	}
+	if target == "" {
+		_, port, _ := net.SplitHostPort(c.Addr)
+		target = "http://127.0.0.1:" + port + "/api/health/db"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %d: %s", target, res.StatusCode, strings.TrimSpace(string(body)))
+	}
+	fmt.Fprintln(stdout, strings.TrimSpace(string(body)))
+	return nil
 }
 
 // sessionSecret is KUBESTATS_SECRET_KEY, or a random key generated on first start and

@@ -120,6 +120,10 @@ func TestServeBootsAndLogsIn(t *testing.T) {
 	if res.StatusCode != 200 || res.Request.URL.Path != "/" || !strings.Contains(string(body), `data-testid="stat-users"`) {
 		t.Fatalf("after login: got %d at %s, want the dashboard\n%.500s", res.StatusCode, res.Request.URL.Path, body)
 	}
+	var probe bytes.Buffer
+	if err := run(context.Background(), []string{"healthcheck", "--url", base + "/api/health/db"}, envFunc(nil), nil, &probe, io.Discard); err != nil || !strings.Contains(probe.String(), `"status":"ok"`) {
+		t.Errorf("healthcheck: %v %q", err, probe.String())
+	}
 	if !strings.Contains(string(body), "Discovery is paused") {
 		t.Error("dashboard does not say that discovery is paused without a token")
 	}

@@ -1,0 +1,42 @@
+# Kubestats developer tasks. `make help` lists them.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN     ?= bin/kubestats
+# Run settings for `make run`: a local database and a first admin (change the password).
+KUBESTATS_DB ?= ./kubestats.db
+KUBESTATS_ADMIN_EMAIL ?= admin@example.org
+KUBESTATS_ADMIN_PASSWORD ?= change-me-now
+export KUBESTATS_DB KUBESTATS_ADMIN_EMAIL KUBESTATS_ADMIN_PASSWORD
+
+.PHONY: help run build generate test lint bench vendor-assets check-generated
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+run: build ## build and serve on :8080 with a local database and first admin
+	$(BIN) serve
+
+build: ## build the static binary (CGO_ENABLED=0) into bin/
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+generate: ## regenerate *_templ.go from the .templ sources
+	go tool templ generate
+	go tool templ fmt views
+
+test: ## the whole suite: real SQLite, real HTTP, Chromium browser test, race detector
+	go test -race -count=1 ./...
+
+check-generated: ## fail when generated or formatted code drifts from its sources
+	go tool templ generate -check
+	go tool templ fmt -fail views
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+lint: check-generated ## vet, gofmt, templ drift and staticcheck
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+bench: ## benchmarks, without the race detector
+	go test -run '^$$' -bench . -benchmem ./...
+
+vendor-assets: ## re-download pinned, integrity-checked front-end assets into static/vendor
+	static/vendor.sh

@@ -1,0 +1,36 @@
+package views
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/kubestats/kubestats/store"
+)
+
+func TestHumanBytes(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {86016, "84.0 KiB"}, {5 << 20, "5.0 MiB"}, {3 << 30, "3.0 GiB"}} {
+		if got := HumanBytes(tc.n); got != tc.want {
+			t.Errorf("HumanBytes(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestLayoutCarriesCSRFForHTMX(t *testing.T) {
+	l := Layout{Title: "T", CSRF: `tok"en`, User: &store.User{Email: "a@example.org", Name: "A"}, AssetVersion: "abc"}
+	var b strings.Builder
+	if err := DashboardPage(l, Dashboard{}).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	// The JSON is attribute-escaped; a quote in the token must not break out of it.
+	if !strings.Contains(html, `hx-headers="{&#34;X-CSRF-Token&#34;:&#34;tok\&#34;en&#34;}"`) {
+		t.Fatalf("body hx-headers missing or unescaped:\n%s", html)
+	}
+	if !strings.Contains(html, `/static/app.css?v=abc`) {
+		t.Error("app.css not linked with its fingerprint")
+	}
+}
