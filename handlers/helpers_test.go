@@ -28,7 +28,7 @@ const (
 
 // env is one app instance over a fresh database, served by a real HTTP server.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store *store.Store
 	h     *handlers.Handlers
 	srv   *httptest.Server
@@ -36,7 +36,7 @@ type env struct {
 	user  store.User
 }
 
-func newEnv(t *testing.T, edit ...func(*handlers.Config)) *env {
+func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
 	t.Helper()
 	s := storetest.Open(t)
 	cfg := handlers.Config{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,17 +12,9 @@ import (
 	"github.com/kubestats/kubestats/store/storetest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // seed makes one session that is expired (idle) and one that is live.
 func seed(t *testing.T) (*store.Store, store.SessionPolicy, int64) {
-	c := &clock{t: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
 	s := storetest.Open(t, func(o *store.Options) { o.Now = c.Now })
 	ctx := context.Background()
 	p := store.SessionPolicy{Idle: time.Hour, Lifetime: 24 * time.Hour}

@@ -4,22 +4,12 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kubestats/kubestats/store"
 	"github.com/kubestats/kubestats/store/storetest"
 )
-
-// clock is a settable time source for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func mustUser(t *testing.T, s *store.Store, email string, super bool) store.User {
 	t.Helper()
@@ -145,7 +135,7 @@ func TestLastActiveSuperuserStays(t *testing.T) {
 }
 
 func TestSessionsLifecycle(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	s := storetest.Open(t, func(o *store.Options) { o.Now = c.Now })
 	ctx := context.Background()
 	p := store.SessionPolicy{Idle: time.Hour, Lifetime: 3 * time.Hour}
@@ -208,7 +198,7 @@ func TestSessionsLifecycle(t *testing.T) {
 }
 
 func TestDeactivationEndsSessionsAndPruneRemovesExpired(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	s := storetest.Open(t, func(o *store.Options) { o.Now = c.Now })
 	ctx := context.Background()
 	p := store.SessionPolicy{Idle: time.Hour, Lifetime: 24 * time.Hour}
