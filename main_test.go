@@ -51,27 +51,44 @@ var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // The server stops, and its exit is checked, when the test ends.
 func startServer(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Helper()
+	base, logs, _ := startServerLogs(t, env)
+	return base, logs
+}
+
+// startServerStoppable is startServer with a function that stops the server now.
+func startServerStoppable(t *testing.T, env map[string]string) (string, func()) {
+	t.Helper()
+	base, _, stop := startServerLogs(t, env)
+	return base, stop
+}
+
+func startServerLogs(t *testing.T, env map[string]string) (string, *syncBuffer, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, envFunc(env), strings.NewReader(""), io.Discard, logs)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server exited with %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("server exited with %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Error("server did not stop within 20s of cancellation")
 			}
-		case <-time.After(20 * time.Second):
-			t.Error("server did not stop within 20s of cancellation")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listenRE.FindStringSubmatch(logs.String()); m != nil {
-			return "http://" + m[1], logs
+			return "http://" + m[1], logs, stop
 		}
 		select {
 		case err := <-done:
@@ -80,7 +97,7 @@ func startServer(t *testing.T, env map[string]string) (string, *syncBuffer) {
 		}
 	}
 	t.Fatalf("server did not start:\n%s", logs.String())
-	return "", nil
+	return "", nil, nil
 }
 
 func TestServeBootsAndLogsIn(t *testing.T) {
@@ -126,6 +143,50 @@ func TestServeBootsAndLogsIn(t *testing.T) {
 	}
 	if !strings.Contains(string(body), "Discovery is paused") {
 		t.Error("dashboard does not say that discovery is paused without a token")
+	}
+}
+
+// TestSessionSurvivesRestart: the generated cookie key is kept in the database, so a
+// restart does not log everybody out.
+func TestSessionSurvivesRestart(t *testing.T) {
+	env := map[string]string{
+		"KUBESTATS_DB":          filepath.Join(t.TempDir(), "k.db"),
+		"KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "restart pw 123",
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	login := func(base string) {
+		res, err := hc.Get(base + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		tok := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)[1]
+		res, err = hc.PostForm(base+"/login", url.Values{"_csrf": {string(tok)}, "email": {"admin@example.org"}, "password": {"restart pw 123"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	dashboard := func(base string) string {
+		res, err := hc.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		return res.Request.URL.Path
+	}
+	first, stop := startServerStoppable(t, env)
+	login(first)
+	if p := dashboard(first); p != "/" {
+		t.Fatalf("after login landed on %s", p)
+	}
+	stop()
+	second, _ := startServer(t, env)
+	// Cookies are per host, not per port: the jar sends them to the new port too.
+	if p := dashboard(second); p != "/" {
+		t.Fatalf("after restart landed on %s, want the dashboard", p)
 	}
 }
 

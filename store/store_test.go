@@ -278,3 +278,23 @@ func TestSizeCountsPages(t *testing.T) {
 		t.Fatalf("got size %d (%v), want > 0", n, err)
 	}
 }
+
+// TestSchemaShapeSeesDifferences keeps TestMigratedEqualsFresh honest: the comparison
+// must notice a column, an index or a default that one side lacks.
+func TestSchemaShapeSeesDifferences(t *testing.T) {
+	base := schemaShape(t, storetest.Open(t).Writer())
+	for _, change := range []string{
+		"ALTER TABLE users ADD COLUMN extra TEXT",
+		"CREATE INDEX users_name ON users (name)",
+		"DROP INDEX sessions_expires_at",
+		"CREATE TABLE more (x INTEGER)",
+	} {
+		s := storetest.Open(t)
+		if _, err := s.Writer().Exec(change); err != nil {
+			t.Fatal(err)
+		}
+		if got := schemaShape(t, s.Writer()); strings.Join(got, "\n") == strings.Join(base, "\n") {
+			t.Errorf("schemaShape did not notice %q", change)
+		}
+	}
+}
