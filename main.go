@@ -16,10 +16,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +30,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/kubestats/kubestats/githubql"
 	"github.com/kubestats/kubestats/handlers"
 	"github.com/kubestats/kubestats/jobs"
 	"github.com/kubestats/kubestats/store"
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "version":
 		fmt.Fprintln(stdout, "kubestats", buildVersion(), runtime.Version())
 		return nil
+	case "run":
+		return runJob(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "help":
@@ -91,6 +96,7 @@ Usage:
   kubestats user create [flags]    create a user; the password is read from stdin or a prompt
   kubestats user set-password      set a user's password (--email)
   kubestats user list              list users
+  kubestats run discover|refresh|prune   run one job once, print a summary, exit 1 on failure
   kubestats version                print the version
   kubestats healthcheck [--url U]  exit 0 when the server and its database answer (for container probes)
 
@@ -128,9 +134,16 @@ type config struct {
 	SecretKey       string
 	LogFormat       string
 	LogLevel        slog.Level
-	SessionIdle     time.Duration
-	SessionLifetime time.Duration
-	TrustProxy      bool
+	SessionIdle      time.Duration
+	SessionLifetime  time.Duration
+	TrustProxy       bool
+	GraphQLURL       string
+	APIURL           string
+	Topics           []string
+	IncludeForks     bool
+	MaxRepoSizeMB    int
+	DiscoverInterval time.Duration
+	RefreshInterval  time.Duration
 }
 
 // setting binds one environment variable and one flag to a config field.
@@ -150,6 +163,28 @@ func durationSetting(dst func(*config) *time.Duration) func(*config, string) err
 			return fmt.Errorf("%q is not a positive duration such as 30m or 12h", v)
 		}
 		*dst(c) = d
+		return nil
+	}
+}
+
+func urlSetting(dst func(*config) *string) func(*config, string) error {
+	return func(c *config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q is not an http(s) URL", v)
+		}
+		*dst(c) = strings.TrimRight(v, "/")
+		return nil
+	}
+}
+
+func boolSetting(dst func(*config) *bool) func(*config, string) error {
+	return func(c *config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*dst(c) = b
 		return nil
 	}
 }
@@ -187,6 +222,44 @@ func serveSettings() []setting {
 		{envs: []string{"GITHUB_TOKEN", "KUBESTATS_GITHUB_TOKEN"}, flag: "github-token", kind: "secret",
 			usage: "GitHub token for discovery; without it the site runs but discovery is paused",
 			apply: func(c *config, v string) error { c.GitHubToken = v; return nil }},
+		{envs: []string{"KUBESTATS_GITHUB_GRAPHQL_URL"}, flag: "github-graphql-url", def: "https://api.github.com/graphql",
+			usage: "GitHub GraphQL endpoint (GitHub Enterprise: https://HOST/api/graphql)",
+			apply: urlSetting(func(c *config) *string { return &c.GraphQLURL })},
+		{envs: []string{"KUBESTATS_GITHUB_API_URL"}, flag: "github-api-url", def: "https://api.github.com",
+			usage: "GitHub REST API base, for tarballs (GitHub Enterprise: https://HOST/api/v3)",
+			apply: urlSetting(func(c *config) *string { return &c.APIURL })},
+		{envs: []string{"KUBESTATS_TOPICS"}, flag: "topics", def: "k8s-at-home,kubesearch", usage: "comma-separated GitHub topics to discover",
+			apply: func(c *config, v string) error {
+				c.Topics = nil
+				for _, t := range strings.Split(v, ",") {
+					if t = strings.TrimSpace(t); t != "" {
+						if strings.ContainsAny(t, " \t\"") {
+							return fmt.Errorf("topic %q contains a space or quote", t)
+						}
+						c.Topics = append(c.Topics, strings.ToLower(t))
+					}
+				}
+				if len(c.Topics) == 0 {
+					return errors.New("at least one topic is needed")
+				}
+				return nil
+			}},
+		{envs: []string{"KUBESTATS_INCLUDE_FORKS"}, flag: "include-forks", def: "false", kind: "bool", usage: "also discover forks",
+			apply: boolSetting(func(c *config) *bool { return &c.IncludeForks })},
+		{envs: []string{"KUBESTATS_MAX_REPO_SIZE_MB"}, flag: "max-repo-size-mb", def: "100",
+			usage: "repositories larger than this on GitHub wait for an admin's approval before they are downloaded",
+			apply: func(c *config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n <= 0 {
+					return fmt.Errorf("%q is not a positive number of megabytes", v)
+				}
+				c.MaxRepoSizeMB = n
+				return nil
+			}},
+		{envs: []string{"KUBESTATS_DISCOVER_INTERVAL"}, flag: "discover-interval", def: "1h", usage: "how often discovery searches GitHub",
+			apply: durationSetting(func(c *config) *time.Duration { return &c.DiscoverInterval })},
+		{envs: []string{"KUBESTATS_REFRESH_INTERVAL"}, flag: "refresh-interval", def: "1h", usage: "how often known repositories are refreshed",
+			apply: durationSetting(func(c *config) *time.Duration { return &c.RefreshInterval })},
 		{envs: []string{"KUBESTATS_ADMIN_EMAIL"}, flag: "admin-email", usage: "email of the first superuser, created at start when no user exists",
 			apply: func(c *config, v string) error { c.AdminEmail = v; return nil }},
 		{envs: []string{"KUBESTATS_ADMIN_PASSWORD"}, flag: "admin-password", kind: "secret", usage: "password of the first superuser",
@@ -206,14 +279,7 @@ func serveSettings() []setting {
 			apply: durationSetting(func(c *config) *time.Duration { return &c.SessionLifetime })},
 		{envs: []string{"KUBESTATS_TRUST_PROXY"}, flag: "trust-proxy", def: "false", kind: "bool",
 			usage: "behind a reverse proxy on a private network: take client IP and scheme from X-Forwarded-For/-Proto",
-			apply: func(c *config, v string) error {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return fmt.Errorf("%q is not true or false", v)
-				}
-				c.TrustProxy = b
-				return nil
-			}},
+			apply: boolSetting(func(c *config) *bool { return &c.TrustProxy })},
 	}, commonSettings...)
 }
 
@@ -358,11 +424,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	policy := store.SessionPolicy{Idle: c.SessionIdle, Lifetime: c.SessionLifetime}
+	if n, err := st.InterruptJobRuns(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("marked job runs interrupted by the last stop", "runs", n)
+	}
+	gh := newGitHub(c, log)
+	runner := newRunner(st, gh, c, log)
 	h, err := handlers.New(st, handlers.Config{
 		Version: buildVersion(), SecretKey: secret, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionLifetime,
-		TrustProxy: c.TrustProxy, GitHubTokenSet: c.GitHubToken != "", Static: static,
-	}, log)
+		TrustProxy: c.TrustProxy, GitHubTokenSet: c.GitHubToken != "", Static: static, Topics: c.Topics,
+	}, runner, gh, log)
 	if err != nil {
 		return err
 	}
@@ -370,7 +442,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		log.Warn("no GitHub token: discovery is paused; set GITHUB_TOKEN to enable it")
 	}
 
-	scheduler, err := jobs.New(st, log, policy).Schedule()
+	scheduler, err := runner.Schedule()
 	if err != nil {
 		return err
 	}
@@ -407,7 +479,61 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if jerr := scheduler.Shutdown(); jerr != nil {
 		log.Warn("jobs shutdown", "err", jerr)
 	}
+	runner.Close() // runs started with "Run now"
 	return err
+}
+
+func newGitHub(c config, log *slog.Logger) *githubql.Client {
+	return githubql.New(githubql.Options{Token: c.GitHubToken, GraphQLURL: c.GraphQLURL, APIURL: c.APIURL, Logger: log})
+}
+
+func newRunner(st *store.Store, gh *githubql.Client, c config, log *slog.Logger) *jobs.Runner {
+	return jobs.New(st, gh, jobs.Config{
+		Topics: c.Topics, IncludeForks: c.IncludeForks, MaxRepoSizeMB: c.MaxRepoSizeMB,
+		DiscoverInterval: c.DiscoverInterval, RefreshInterval: c.RefreshInterval,
+		Sessions: store.SessionPolicy{Idle: c.SessionIdle, Lifetime: c.SessionLifetime},
+	}, log)
+}
+
+// runJob is `kubestats run JOB`: one run, recorded like any other, with a summary.
+func runJob(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("run needs a job: %s", strings.Join(jobs.Names, ", "))
+	}
+	job, args := args[0], args[1:]
+	if !jobs.Known(job) {
+		return fmt.Errorf("unknown job %q: use %s", job, strings.Join(jobs.Names, ", "))
+	}
+	c, _, err := parseSettings("run "+job, args, getenv, serveSettings(), stderr, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	counts, err := newRunner(st, newGitHub(c, log), c, log).Run(ctx, job, "cli")
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+	}
+	status := "ok"
+	if err != nil {
+		status = "failed"
+	}
+	fmt.Fprintf(stdout, "%s %s in %s: %s\n", job, status, time.Since(start).Round(time.Millisecond), strings.Join(parts, " "))
+	if err != nil {
+		return fmt.Errorf("%s: %w", job, err)
+	}
+	return nil
 }
 
 // healthcheck asks a running server's /api/health/db, for images without curl.

@@ -17,6 +17,8 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/kubestats/kubestats/githubql"
+	"github.com/kubestats/kubestats/jobs"
 	"github.com/kubestats/kubestats/store"
 	"github.com/kubestats/kubestats/views"
 )
@@ -37,8 +39,21 @@ type Config struct {
 	StartedAt      time.Time
 }
 
+// JobRunner is what the handlers need of the job runner.
+type JobRunner interface {
+	RunAsync(job, trigger string) error
+	Infos() []jobs.Info
+}
+
+// RateLimiter reports the GitHub client's rate-limit state.
+type RateLimiter interface {
+	RateLimit() githubql.RateLimit
+}
+
 // Handlers serves every route. Build it with New, mount it with Echo.
 type Handlers struct {
+	jobs         JobRunner
+	github       RateLimiter
 	store        *store.Store
 	cfg          Config
 	log          *slog.Logger
@@ -58,7 +73,7 @@ const (
 )
 
 // New checks the configuration and prepares the handlers.
-func New(s *store.Store, cfg Config, log *slog.Logger) (*Handlers, error) {
+func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog.Logger) (*Handlers, error) {
 	if len(cfg.SecretKey) < 32 {
 		return nil, errors.New("handlers: secret key must have at least 32 bytes")
 	}
@@ -80,6 +95,8 @@ func New(s *store.Store, cfg Config, log *slog.Logger) (*Handlers, error) {
 	cs := sessions.NewCookieStore(deriveKey(cfg.SecretKey, "cookie-auth"), deriveKey(cfg.SecretKey, "cookie-enc"))
 	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	return &Handlers{
+		jobs:         runner,
+		github:       gh,
 		store:        s,
 		cfg:          cfg,
 		log:          log,

@@ -15,7 +15,9 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/kubestats/kubestats/githubql"
 	"github.com/kubestats/kubestats/handlers"
+	"github.com/kubestats/kubestats/jobs"
 	"github.com/kubestats/kubestats/store"
 	"github.com/kubestats/kubestats/store/storetest"
 )
@@ -49,7 +51,11 @@ func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
 	for _, e := range edit {
 		e(&cfg)
 	}
-	h, err := handlers.New(s, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	gh := githubql.New(githubql.Options{})
+	runner := jobs.New(s, gh, jobs.Config{Topics: []string{"k8s-at-home"}}, log)
+	t.Cleanup(runner.Close)
+	h, err := handlers.New(s, cfg, runner, gh, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,11 +85,17 @@ func (h *Handlers) Echo() *echo.Echo {
 	// unknown path too and answer "log in" where "not found" is the truth.
 	user := []echo.MiddlewareFunc{h.requireLogin}
 	e.GET("/", h.showDashboard, user...)
+	e.GET("/repositories", h.listRepositories, user...)
+	e.GET("/repositories/:owner/:name", h.showRepository, user...)
 	e.GET("/account", h.showAccount, user...)
 	e.POST("/account", h.updateAccount, user...)
 	e.POST("/account/password", h.changePassword, user...)
 
 	admin := []echo.MiddlewareFunc{h.requireLogin, h.requireSuperuser}
+	e.GET("/jobs", h.showJobs, admin...)
+	e.GET("/jobs/runs", h.listJobRuns, admin...)
+	e.POST("/jobs/:name/run", h.runJob, admin...)
+	e.POST("/repositories/:owner/:name/:action", h.repositoryAction, admin...)
 	e.GET("/users", h.listUsers, admin...)
 	e.GET("/users/new", h.newUser, admin...)
 	e.POST("/users/new", h.createUser, admin...)

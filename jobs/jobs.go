@@ -3,60 +3,294 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/google/uuid"
 
+	"github.com/kubestats/kubestats/githubql"
 	"github.com/kubestats/kubestats/store"
 )
 
+// Job names, as stored in job_runs and accepted by `kubestats run`.
+const (
+	JobDiscover = "discover"
+	JobRefresh  = "refresh"
+	JobPrune    = "prune"
+)
+
+// Names lists the jobs in the order pages show them.
+var Names = []string{JobDiscover, JobRefresh, JobPrune}
+
+// ErrAlreadyRunning is returned by Run when the job is running already.
+var ErrAlreadyRunning = errors.New("jobs: already running")
+
+// GitHub is what the jobs need from the GitHub client.
+type GitHub interface {
+	Configured() bool
+	SearchRepositories(ctx context.Context, query, after string) (githubql.SearchPage, error)
+	RepositoriesByID(ctx context.Context, ids []string) (found []githubql.Repo, missing []string, err error)
+}
+
+// Config is the jobs' part of the settings.
+type Config struct {
+	Topics           []string
+	IncludeForks     bool
+	MaxRepoSizeMB    int
+	DiscoverInterval time.Duration
+	RefreshInterval  time.Duration
+	Sessions         store.SessionPolicy
+	JobRunRetention  time.Duration // finished job runs older than this are pruned
+}
+
+// Counts are the named numbers a run reports.
+type Counts map[string]int
+
 // Runner holds what the jobs need. Its methods are the job bodies: the scheduler,
-// the CLI and tests call the same methods.
+// the "Run now" button, the CLI and tests call the same methods.
 type Runner struct {
-	store  *store.Store
-	log    *slog.Logger
-	policy store.SessionPolicy
+	store *store.Store
+	gh    GitHub
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu      sync.Mutex
+	running map[string]bool
+	sched   gocron.Scheduler
+	jobs    map[string]gocron.Job
+
+	// Runs started by RunAsync ("Run now") live until Close, not until their request ends.
+	bg     context.Context
+	stopBg context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // New returns a Runner.
-func New(s *store.Store, log *slog.Logger, policy store.SessionPolicy) *Runner {
-	return &Runner{store: s, log: log, policy: policy}
+func New(s *store.Store, gh GitHub, cfg Config, log *slog.Logger) *Runner {
+	if cfg.JobRunRetention <= 0 {
+		cfg.JobRunRetention = 90 * 24 * time.Hour
+	}
+	bg, stop := context.WithCancel(context.Background())
+	return &Runner{store: s, gh: gh, cfg: cfg, log: log, now: time.Now, running: map[string]bool{},
+		jobs: map[string]gocron.Job{}, bg: bg, stopBg: stop}
 }
 
-// Prune deletes sessions past their idle or absolute limit. Expired sessions are already
-// refused at lookup; this only keeps the table from growing without bound.
-func (r *Runner) Prune(ctx context.Context) error {
-	n, err := r.store.DeleteExpiredSessions(ctx, r.policy)
-	if err != nil {
-		return fmt.Errorf("prune: %w", err)
+// Close cancels runs started by RunAsync and waits for them to record their end.
+func (r *Runner) Close() {
+	r.stopBg()
+	r.wg.Wait()
+}
+
+func (r *Runner) body(job string) (func(context.Context) (Counts, error), bool) {
+	switch job {
+	case JobDiscover:
+		return r.Discover, true
+	case JobRefresh:
+		return r.Refresh, true
+	case JobPrune:
+		return r.Prune, true
 	}
-	r.log.Info("prune done", "job", "prune", "sessions_deleted", n)
+	return nil, false
+}
+
+// Running reports whether a job is running now.
+func (r *Runner) Running(job string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running[job]
+}
+
+// Run runs one job now and records it in job_runs. A job runs at most once at a time:
+// a second call while it runs returns ErrAlreadyRunning without doing anything.
+func (r *Runner) Run(ctx context.Context, job, trigger string) (Counts, error) {
+	body, ok := r.body(job)
+	if !ok {
+		return nil, fmt.Errorf("jobs: unknown job %q (known: %s)", job, strings.Join(Names, ", "))
+	}
+	if !r.claim(job) {
+		return nil, ErrAlreadyRunning
+	}
+	defer r.release(job)
+	return r.execute(ctx, job, trigger, body)
+}
+
+// RunAsync starts a job in the background and returns at once; ErrAlreadyRunning when
+// it runs already, decided before returning so that two clicks never start two runs.
+func (r *Runner) RunAsync(job, trigger string) error {
+	body, ok := r.body(job)
+	if !ok {
+		return fmt.Errorf("jobs: unknown job %q", job)
+	}
+	if !r.claim(job) {
+		return ErrAlreadyRunning
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer r.release(job)
+		_, _ = r.execute(r.bg, job, trigger, body)
+	}()
 	return nil
 }
 
-// Schedule starts the jobs on their intervals and returns the running scheduler;
-// Shutdown on it cancels running jobs' contexts and waits for them.
+func (r *Runner) claim(job string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running[job] {
+		return false
+	}
+	r.running[job] = true
+	return true
+}
+
+func (r *Runner) release(job string) {
+	r.mu.Lock()
+	delete(r.running, job)
+	r.mu.Unlock()
+}
+
+// execute runs a claimed job's body and records the run.
+func (r *Runner) execute(ctx context.Context, job, trigger string, body func(context.Context) (Counts, error)) (Counts, error) {
+	id, err := r.store.StartJobRun(ctx, job, trigger)
+	if err != nil {
+		return nil, err
+	}
+	m := &githubql.Meter{}
+	start := time.Now()
+	counts, err := body(githubql.WithMeter(ctx, m))
+	status, msg := "success", ""
+	switch {
+	case err != nil && ctx.Err() != nil:
+		status, msg = "cancelled", "cancelled: "+err.Error()
+	case err != nil:
+		status, msg = "error", err.Error()
+	}
+	usage := store.JobUsage{Requests: int(m.Requests.Load()), Points: int(m.Points.Load()), Retries: int(m.Retries.Load())}
+	if ferr := r.store.FinishJobRun(id, status, msg, counts, usage); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
+	attrs := []any{"job", job, "trigger", trigger, "status", status, "duration_ms", time.Since(start).Milliseconds(),
+		"graphql_requests", usage.Requests, "graphql_points", usage.Points, "retries", usage.Retries}
+	for _, k := range sortedKeys(counts) {
+		attrs = append(attrs, k, counts[k])
+	}
+	if err != nil {
+		r.log.Error("job failed", append(attrs, "err", err)...)
+	} else {
+		r.log.Info("job done", attrs...)
+	}
+	return counts, err
+}
+
+func sortedKeys(c Counts) []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Prune deletes expired sessions and old job runs. Expired sessions are already refused
+// at lookup; this only keeps the tables from growing without bound.
+func (r *Runner) Prune(ctx context.Context) (Counts, error) {
+	n, err := r.store.DeleteExpiredSessions(ctx, r.cfg.Sessions)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	runs, err := r.store.PruneJobRuns(ctx, r.now().Add(-r.cfg.JobRunRetention))
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	return Counts{"sessions_deleted": int(n), "job_runs_deleted": int(runs)}, nil
+}
+
+// Schedule starts the jobs on their intervals (each also once at start) and returns the
+// running scheduler; Shutdown on it cancels running jobs' contexts and waits for them.
 func (r *Runner) Schedule(opts ...gocron.SchedulerOption) (gocron.Scheduler, error) {
 	opts = append([]gocron.SchedulerOption{gocron.WithLocation(time.UTC), gocron.WithStopTimeout(30 * time.Second)}, opts...)
 	s, err := gocron.NewScheduler(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: scheduler: %w", err)
 	}
-	_, err = s.NewJob(gocron.DurationJob(time.Hour),
-		gocron.NewTask(r.Prune),
-		gocron.WithName("prune"),
-		gocron.WithSingletonMode(gocron.LimitModeReschedule),
-		gocron.WithStartAt(gocron.WithStartImmediately()),
-		gocron.WithEventListeners(gocron.AfterJobRunsWithError(func(_ uuid.UUID, name string, err error) {
-			r.log.Error("job failed", "job", name, "err", err)
-		})),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: schedule prune: %w", err)
+	intervals := map[string]time.Duration{JobDiscover: r.cfg.DiscoverInterval, JobRefresh: r.cfg.RefreshInterval, JobPrune: time.Hour}
+	for _, name := range Names {
+		if name != JobPrune && !r.gh.Configured() {
+			continue // nothing to do without a token; pages say discovery is paused
+		}
+		d := intervals[name]
+		if d <= 0 {
+			d = time.Hour
+		}
+		j, err := s.NewJob(gocron.DurationJob(d),
+			gocron.NewTask(func(ctx context.Context) {
+				if _, err := r.Run(ctx, name, "schedule"); errors.Is(err, ErrAlreadyRunning) {
+					r.log.Info("job skipped: already running", "job", name)
+				}
+			}),
+			gocron.WithName(name),
+			gocron.WithSingletonMode(gocron.LimitModeReschedule),
+			gocron.WithStartAt(gocron.WithStartImmediately()),
+			gocron.WithEventListeners(gocron.AfterJobRunsWithPanic(func(_ uuid.UUID, name string, p any) {
+				r.log.Error("job panicked", "job", name, "panic", p)
+			})),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: schedule %s: %w", name, err)
+		}
+		r.mu.Lock()
+		r.jobs[name] = j
+		r.mu.Unlock()
 	}
+	r.mu.Lock()
+	r.sched = s
+	r.mu.Unlock()
 	s.Start()
 	return s, nil
 }
+
+// Info describes a job for the jobs page.
+type Info struct {
+	Name     string
+	Every    time.Duration
+	NextRun  *time.Time
+	Running  bool
+	Enabled  bool // scheduled; discover and refresh need a GitHub token
+	Describe string
+}
+
+// Infos describes every job.
+func (r *Runner) Infos() []Info {
+	desc := map[string]string{
+		JobDiscover: "Searches GitHub for repositories with the configured topics: " + strings.Join(r.cfg.Topics, ", "),
+		JobRefresh:  "Reads the statistics and head commit of every known repository, 100 per query",
+		JobPrune:    "Deletes expired sessions and job runs older than the retention",
+	}
+	every := map[string]time.Duration{JobDiscover: r.cfg.DiscoverInterval, JobRefresh: r.cfg.RefreshInterval, JobPrune: time.Hour}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Info, 0, len(Names))
+	for _, n := range Names {
+		in := Info{Name: n, Every: every[n], Running: r.running[n], Describe: desc[n]}
+		if j, ok := r.jobs[n]; ok {
+			in.Enabled = true
+			if t, err := j.NextRun(); err == nil && !t.IsZero() {
+				t = t.UTC()
+				in.NextRun = &t
+			}
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// Known reports whether name is a job.
+func Known(name string) bool { return slices.Contains(Names, name) }

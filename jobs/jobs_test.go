@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubestats/kubestats/githubql"
 	"github.com/kubestats/kubestats/jobs"
 	"github.com/kubestats/kubestats/store"
 	"github.com/kubestats/kubestats/store/storetest"
@@ -46,8 +47,8 @@ func TestPruneDeletesOnlyExpiredSessions(t *testing.T) {
 	if n := countAll(t, s, uid); n != 2 {
 		t.Fatalf("got %d sessions before prune, want 2", n)
 	}
-	r := jobs.New(s, slog.New(slog.NewTextHandler(io.Discard, nil)), p)
-	if err := r.Prune(context.Background()); err != nil {
+	r := jobs.New(s, githubql.New(githubql.Options{}), jobs.Config{Sessions: p}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := r.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if n := countAll(t, s, uid); n != 1 {
@@ -57,7 +58,7 @@ func TestPruneDeletesOnlyExpiredSessions(t *testing.T) {
 
 func TestScheduleRunsPruneAtStart(t *testing.T) {
 	s, p, uid := seed(t)
-	sched, err := jobs.New(s, slog.New(slog.NewTextHandler(io.Discard, nil)), p).Schedule()
+	sched, err := jobs.New(s, githubql.New(githubql.Options{}), jobs.Config{Sessions: p}, slog.New(slog.NewTextHandler(io.Discard, nil))).Schedule()
 	if err != nil {
 		t.Fatal(err)
 	}

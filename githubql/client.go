@@ -1,0 +1,420 @@
+// Package githubql is Kubestats' GitHub client: GraphQL queries through githubv4 with
+// rate-limit accounting, retries and partial-success handling, plus the REST tarball download.
+package githubql
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shurcooL/githubv4"
+)
+
+// Defaults for github.com.
+const (
+	DefaultGraphQLURL = "https://api.github.com/graphql"
+	DefaultAPIURL     = "https://api.github.com"
+)
+
+// Errors callers can match.
+var (
+	ErrNoToken      = errors.New("githubql: no GitHub token configured")
+	ErrUnauthorized = errors.New("githubql: GitHub refused the token (401 Bad credentials)")
+)
+
+// Options configure a Client. Zero values pick the defaults.
+type Options struct {
+	Token      string
+	GraphQLURL string
+	APIURL     string
+	// HTTPClient supplies the base transport and timeout; the token is added per request.
+	HTTPClient *http.Client
+	// Reserve is how many rate-limit points to keep: below it, queries wait for the reset,
+	// leaving room for the user's other tools that share the token.
+	Reserve int
+	// MaxAttempts bounds tries per query (5xx, network errors, secondary limits).
+	MaxAttempts int
+	// Backoff is the first retry delay after a 5xx; it doubles per attempt, capped at a minute.
+	Backoff time.Duration
+	// SecondaryWait is the wait after a secondary limit that gave no Retry-After (GitHub: ≥ 1 min).
+	SecondaryWait time.Duration
+	// MaxWait caps any single wait (for a reset or Retry-After).
+	MaxWait time.Duration
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// RateLimit is the last known state of the GraphQL rate limit.
+type RateLimit struct {
+	Known        bool
+	Limit        int
+	Remaining    int
+	Used         int
+	ResetAt      time.Time
+	WaitingUntil time.Time // non-zero while a query waits for the limit to reset
+}
+
+// Client talks to GitHub. It is safe for concurrent use.
+type Client struct {
+	o   Options
+	gql *githubv4.Client
+	hc  *http.Client
+
+	mu   sync.Mutex
+	rate RateLimit
+}
+
+// New returns a client; without a token every call returns ErrNoToken.
+func New(o Options) *Client {
+	if o.GraphQLURL == "" {
+		o.GraphQLURL = DefaultGraphQLURL
+	}
+	if o.APIURL == "" {
+		o.APIURL = DefaultAPIURL
+	}
+	o.APIURL = strings.TrimRight(o.APIURL, "/")
+	if o.Reserve <= 0 {
+		o.Reserve = 50
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 6
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Second
+	}
+	if o.SecondaryWait <= 0 {
+		o.SecondaryWait = time.Minute
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 65 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	base := o.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: 60 * time.Second}
+	}
+	next := base.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c := &Client{o: o}
+	hosts := map[string]bool{}
+	for _, u := range []string{o.GraphQLURL, o.APIURL} {
+		if pu, err := url.Parse(u); err == nil {
+			hosts[pu.Host] = true
+		}
+	}
+	c.hc = &http.Client{
+		Transport:     &transport{token: o.Token, hosts: hosts, next: next},
+		Timeout:       base.Timeout,
+		CheckRedirect: base.CheckRedirect,
+		Jar:           base.Jar,
+	}
+	c.gql = githubv4.NewEnterpriseClient(o.GraphQLURL, c.hc)
+	return c
+}
+
+// Configured reports whether a token is set.
+func (c *Client) Configured() bool { return c.o.Token != "" }
+
+// RateLimit returns the last known rate-limit state.
+func (c *Client) RateLimit() RateLimit {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rate
+}
+
+// Meter accumulates what the queries made under one context cost; a job attaches one
+// with WithMeter and records it in job_runs.
+type Meter struct {
+	Requests atomic.Int64
+	Points   atomic.Int64
+	Retries  atomic.Int64
+}
+
+type meterKey struct{}
+
+// WithMeter returns a context whose GitHub calls are counted in m.
+func WithMeter(ctx context.Context, m *Meter) context.Context { return context.WithValue(ctx, meterKey{}, m) }
+
+func meterFrom(ctx context.Context) *Meter {
+	if m, ok := ctx.Value(meterKey{}).(*Meter); ok {
+		return m
+	}
+	return &Meter{}
+}
+
+// callInfo is what the transport saw of one HTTP exchange: githubv4 hides status,
+// headers and the type of GraphQL errors, and the retry decisions need all three.
+type callInfo struct {
+	status     int
+	header     http.Header
+	errs       []gqlError
+	rateLimits bool
+}
+
+type gqlError struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Path    []any  `json:"path"`
+}
+
+type callKey struct{}
+
+// transport adds the token to requests for the configured GitHub hosts only, so a
+// redirect to another host (the tarball's codeload URL) never carries it, and records
+// each answer's status, headers and GraphQL error types.
+type transport struct {
+	token string
+	hosts map[string]bool
+	next  http.RoundTripper
+}
+
+// maxGraphQLBody bounds how much of an answer is read to inspect its errors.
+const maxGraphQLBody = 64 << 20
+
+func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", "kubestats")
+	if t.hosts[r.URL.Host] && t.token != "" {
+		r.Header.Set("Authorization", "Bearer "+t.token)
+	} else {
+		r.Header.Del("Authorization")
+	}
+	res, err := t.next.RoundTrip(r)
+	info, _ := r.Context().Value(callKey{}).(*callInfo)
+	if err != nil || info == nil {
+		return res, err
+	}
+	info.status = res.StatusCode
+	info.header = res.Header.Clone()
+	if res.StatusCode == http.StatusOK {
+		body, rerr := io.ReadAll(io.LimitReader(res.Body, maxGraphQLBody))
+		res.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		var env struct {
+			Errors []gqlError `json:"errors"`
+		}
+		if json.Unmarshal(body, &env) == nil {
+			info.errs = env.Errors
+		}
+		res.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return res, nil
+}
+
+// rateLimitFields is selected in every query; GitHub reports the query's cost in it.
+type rateLimitFields struct {
+	Cost      int
+	Limit     int
+	Remaining int
+	Used      int
+	ResetAt   githubv4.DateTime
+}
+
+// query runs one GraphQL query with the budget check, retries and waits. A 200 answer
+// whose only errors are NOT_FOUND counts as success: the caller finds the gaps.
+func (c *Client) query(ctx context.Context, q any, vars map[string]any, rl *rateLimitFields) (*callInfo, error) {
+	if !c.Configured() {
+		return nil, ErrNoToken
+	}
+	m := meterFrom(ctx)
+	var lastErr error
+	for attempt := 1; attempt <= c.o.MaxAttempts; attempt++ {
+		if err := c.waitForBudget(ctx); err != nil {
+			return nil, err
+		}
+		info := &callInfo{}
+		err := c.gql.Query(context.WithValue(ctx, callKey{}, info), q, vars)
+		m.Requests.Add(1)
+		c.noteHeaders(info.header)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		wait, retry, ferr := c.classify(err, info, attempt)
+		if ferr == nil && !retry {
+			if rl != nil && rl.Limit > 0 {
+				c.noteRateLimit(*rl)
+				m.Points.Add(int64(rl.Cost))
+			}
+			return info, nil
+		}
+		if !retry {
+			return info, ferr
+		}
+		lastErr = ferr
+		if attempt == c.o.MaxAttempts {
+			break
+		}
+		m.Retries.Add(1)
+		c.o.Logger.Warn("github: retrying", "attempt", attempt, "wait_ms", wait.Milliseconds(), "err", ferr)
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("githubql: giving up after %d attempts: %w", c.o.MaxAttempts, lastErr)
+}
+
+// classify decides what an answer means: success, retry after a wait, or a final error.
+func (c *Client) classify(err error, info *callInfo, attempt int) (wait time.Duration, retry bool, ferr error) {
+	backoff := min(c.o.Backoff*time.Duration(math.Pow(2, float64(attempt-1))), time.Minute)
+	retryAfter, hasRetryAfter := parseRetryAfter(info.header, c.o.Now())
+	switch {
+	case info.status == 0 && err != nil: // no answer: network error or timeout
+		return backoff, true, fmt.Errorf("githubql: request failed: %w", err)
+	case info.status == http.StatusUnauthorized:
+		return 0, false, ErrUnauthorized
+	case info.status == http.StatusForbidden || info.status == http.StatusTooManyRequests:
+		switch {
+		case hasRetryAfter:
+			return retryAfter, true, fmt.Errorf("githubql: secondary rate limit (HTTP %d), retry after %s", info.status, retryAfter)
+		case info.header.Get("X-RateLimit-Remaining") == "0":
+			return c.untilReset(info.header), true, fmt.Errorf("githubql: rate limit exhausted (HTTP %d)", info.status)
+		default:
+			return max(c.o.SecondaryWait, backoff), true, fmt.Errorf("githubql: secondary rate limit (HTTP %d)", info.status)
+		}
+	case info.status >= 500:
+		if hasRetryAfter {
+			backoff = retryAfter
+		}
+		return backoff, true, fmt.Errorf("githubql: GitHub answered HTTP %d", info.status)
+	case info.status != http.StatusOK:
+		return 0, false, fmt.Errorf("githubql: GitHub answered HTTP %d: %w", info.status, err)
+	}
+	var other []string
+	for _, e := range info.errs {
+		switch e.Type {
+		case "RATE_LIMITED":
+			return c.untilReset(info.header), true, errors.New("githubql: rate limited (RATE_LIMITED)")
+		case "NOT_FOUND":
+		default:
+			other = append(other, strings.TrimSpace(e.Type+" "+e.Message))
+		}
+	}
+	if len(other) > 0 {
+		return 0, false, fmt.Errorf("githubql: GraphQL errors: %s", strings.Join(other, "; "))
+	}
+	if err != nil && len(info.errs) == 0 {
+		return 0, false, fmt.Errorf("githubql: %w", err) // e.g. an answer we could not decode
+	}
+	return 0, false, nil
+}
+
+func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// untilReset is the wait until the rate limit resets, from the answer's headers or,
+// failing that, the last known reset time; a minute when neither is known.
+func (c *Client) untilReset(h http.Header) time.Duration {
+	now := c.o.Now()
+	if v, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+		return max(time.Unix(v, 0).Sub(now), 0) + time.Second
+	}
+	c.mu.Lock()
+	reset := c.rate.ResetAt
+	c.mu.Unlock()
+	if reset.After(now) {
+		return reset.Sub(now) + time.Second
+	}
+	return time.Minute
+}
+
+func (c *Client) noteHeaders(h http.Header) {
+	if h == nil || h.Get("X-RateLimit-Remaining") == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rate.Known = true
+	c.rate.Remaining, _ = strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	if v, err := strconv.Atoi(h.Get("X-RateLimit-Limit")); err == nil {
+		c.rate.Limit = v
+	}
+	if v, err := strconv.Atoi(h.Get("X-RateLimit-Used")); err == nil {
+		c.rate.Used = v
+	}
+	if v, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+		c.rate.ResetAt = time.Unix(v, 0).UTC()
+	}
+}
+
+func (c *Client) noteRateLimit(rl rateLimitFields) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rate.Known, c.rate.Limit, c.rate.Remaining, c.rate.Used = true, rl.Limit, rl.Remaining, rl.Used
+	c.rate.ResetAt = rl.ResetAt.UTC()
+}
+
+// waitForBudget blocks until the reset when fewer than Reserve points remain.
+func (c *Client) waitForBudget(ctx context.Context) error {
+	c.mu.Lock()
+	rate := c.rate
+	c.mu.Unlock()
+	now := c.o.Now()
+	if !rate.Known || rate.Remaining >= c.o.Reserve || !rate.ResetAt.After(now) {
+		return nil
+	}
+	d := rate.ResetAt.Sub(now) + time.Second
+	c.o.Logger.Warn("github: rate limit below reserve, waiting for reset", "remaining", rate.Remaining, "reset_at", rate.ResetAt)
+	if err := c.sleep(ctx, d); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	// The reset happened: assume a fresh budget until an answer says otherwise.
+	if c.rate.ResetAt.Equal(rate.ResetAt) {
+		c.rate.Remaining = c.rate.Limit
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// sleep waits d (capped by MaxWait) or until ctx ends, and shows the wait in RateLimit.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	d = min(d, c.o.MaxWait)
+	c.mu.Lock()
+	c.rate.WaitingUntil = c.o.Now().Add(d)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.rate.WaitingUntil = time.Time{}
+		c.mu.Unlock()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
