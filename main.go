@@ -39,7 +39,7 @@ import (
 //go:embed schema.sql
 var schemaSQL string
 
-//go:embed static/app.css static/app.js static/favicon.svg static/vendor
+//go:embed static/app.css static/app.js static/charts.js static/favicon.svg static/vendor
 var staticFiles embed.FS
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".

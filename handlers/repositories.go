@@ -90,7 +90,9 @@ func (h *Handlers) showRepository(c echo.Context) error {
 		card("watchers", r.Watchers, func(m store.Metric) int { return m.Watchers }),
 		card("open issues", r.OpenIssues, func(m store.Metric) int { return m.OpenIssues }),
 	}
-	return render(c, http.StatusOK, views.RepositoryPage(h.layout(c, r.FullName(), "repositories"), v))
+	l := h.layout(c, r.FullName(), "repositories")
+	l.Charts = len(v.Chart.X) > 1
+	return render(c, http.StatusOK, views.RepositoryPage(l, v))
 }
 
 // repositoryAction applies a superuser's block, unblock, approve, delete or restore.

@@ -107,4 +107,3 @@ func (s *Store) PruneJobRuns(ctx context.Context, before time.Time) (int64, erro
 	}
 	return r.RowsAffected()
 }
-

@@ -16,6 +16,7 @@ type Layout struct {
 	Flashes      []Flash
 	Version      string
 	AssetVersion string // cache-busting suffix for unversioned static files
+	Charts       bool   // the page draws uPlot charts
 }
 
 // Flash is a one-time message shown on the next page.
