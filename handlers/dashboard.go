@@ -25,7 +25,16 @@ func (h *Handlers) showDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	repos, err := h.store.RepositoryCounts(ctx)
+	if err != nil {
+		return err
+	}
+	runs, err := h.store.ListJobRuns(ctx, "", 5)
+	if err != nil {
+		return err
+	}
 	d := views.Dashboard{
+		Repositories: repos, LastRuns: runs,
 		Users: counts.Total, ActiveUsers: counts.Active, DBSize: size, DBPath: h.store.Path(),
 		SchemaVersion: version, Version: h.cfg.Version, GitHubToken: h.cfg.GitHubTokenSet,
 		StartedAt: h.cfg.StartedAt.UTC().Format("2006-01-02 15:04 UTC"),
