@@ -53,7 +53,7 @@ func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	gh := githubql.New(githubql.Options{})
-	runner := jobs.New(s, gh, jobs.Config{Topics: []string{"k8s-at-home"}}, log)
+	runner := jobs.New(s, gh, jobs.Config{Topics: []string{"k8s-at-home"}, Sessions: store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime}}, log)
 	t.Cleanup(runner.Close)
 	h, err := handlers.New(s, cfg, runner, gh, log)
 	if err != nil {

@@ -122,9 +122,13 @@ func (s *Store) CountUserSessions(ctx context.Context, userID int64) (int, error
 	return n, nil
 }
 
-// DeleteExpiredSessions removes sessions past their lifetime or idle limit.
+// DeleteExpiredSessions removes sessions past their lifetime or idle limit. A zero
+// idle limit means "no idle limit", never "everything is idle".
 func (s *Store) DeleteExpiredSessions(ctx context.Context, p SessionPolicy) (int64, error) {
 	now := s.now()
+	if p.Idle <= 0 {
+		p.Idle = 100 * 365 * 24 * time.Hour
+	}
 	res, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, now.Add(-p.Idle))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
