@@ -126,14 +126,14 @@ func buildVersion() string {
 
 // config is every setting, validated once at start and passed down.
 type config struct {
-	Addr            string
-	DB              string
-	GitHubToken     string
-	AdminEmail      string
-	AdminPassword   string
-	SecretKey       string
-	LogFormat       string
-	LogLevel        slog.Level
+	Addr             string
+	DB               string
+	GitHubToken      string
+	AdminEmail       string
+	AdminPassword    string
+	SecretKey        string
+	LogFormat        string
+	LogLevel         slog.Level
 	SessionIdle      time.Duration
 	SessionLifetime  time.Duration
 	TrustProxy       bool

@@ -152,7 +152,9 @@ type Meter struct {
 type meterKey struct{}
 
 // WithMeter returns a context whose GitHub calls are counted in m.
-func WithMeter(ctx context.Context, m *Meter) context.Context { return context.WithValue(ctx, meterKey{}, m) }
+func WithMeter(ctx context.Context, m *Meter) context.Context {
+	return context.WithValue(ctx, meterKey{}, m)
+}
 
 func meterFrom(ctx context.Context) *Meter {
 	if m, ok := ctx.Value(meterKey{}).(*Meter); ok {

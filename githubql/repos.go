@@ -50,7 +50,9 @@ type repoFields struct {
 	RepositoryTopics struct {
 		Nodes []struct{ Topic struct{ Name string } }
 	} `graphql:"repositoryTopics(first: 20)"`
-	LicenseInfo      *struct{ SpdxID *string `graphql:"spdxId"` }
+	LicenseInfo *struct {
+		SpdxID *string `graphql:"spdxId"`
+	}
 	DefaultBranchRef *struct {
 		Name   string
 		Target *struct {

@@ -158,7 +158,7 @@ func TestJobsPage(t *testing.T) {
 	r := admin.get("/jobs")
 	d := r.doc(t)
 	for _, id := range []string{"job-discover", "job-refresh", "job-prune", "rate-limit", "github-paused", "no-runs"} {
-		if d.Find(`[data-testid="` + id + `"]`).Length() == 0 {
+		if d.Find(`[data-testid="`+id+`"]`).Length() == 0 {
 			t.Errorf("jobs page lacks %s", id)
 		}
 	}

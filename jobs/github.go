@@ -41,8 +41,10 @@ func (r *Runner) Discover(ctx context.Context) (Counts, error) {
 		return nil, ErrNoToken
 	}
 	c := Counts{"found": 0, "created": 0, "updated": 0, "tombstoned": 0, "snapshots": 0, "queries": 0, "slices": 0}
-	seen := map[string]bool{} // results shift while paging: count each repository once
+	found := map[string]bool{} // across topics, for the "found" count
 	for _, topic := range r.cfg.Topics {
+		// Results shift while paging: upsert each repository once per topic.
+		seen := map[string]bool{}
 		base := "topic:" + topic
 		if r.cfg.IncludeForks {
 			base += " fork:true"
@@ -50,6 +52,10 @@ func (r *Runner) Discover(ctx context.Context) (Counts, error) {
 		if err := r.discoverRange(ctx, topic, base, githubEpoch, r.now().UTC().Add(24*time.Hour), c, seen); err != nil {
 			return c, fmt.Errorf("discover %s: %w", topic, err)
 		}
+		for id := range seen {
+			found[id] = true
+		}
+		c["found"] = len(found)
 	}
 	return c, nil
 }
@@ -102,7 +108,6 @@ func (r *Runner) upsertPage(ctx context.Context, topic string, repos []githubql.
 	if err != nil {
 		return err
 	}
-	c["found"] += len(batch)
 	c["created"] += res.Created
 	c["updated"] += res.Updated
 	c["tombstoned"] += res.Tombstone

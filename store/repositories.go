@@ -526,7 +526,7 @@ type RepoFilter struct {
 var RepoSorts = map[string]string{
 	"stars":      "r.stars DESC, r.id DESC",
 	"forks":      "r.forks DESC, r.id DESC",
-	"pushed":     "r.pushed_at IS NULL, r.pushed_at DESC, r.id DESC",
+	"pushed":     "r.pushed_at DESC, r.id DESC", // NULLs sort last in DESC: the index serves it
 	"name":       "r.owner COLLATE NOCASE, r.name COLLATE NOCASE, r.id",
 	"discovered": "r.first_seen_at DESC, r.id DESC",
 }
