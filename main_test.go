@@ -21,6 +21,8 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/kubestats/kubestats/githubql/githubtest"
 )
 
 // syncBuffer collects a server's log output while it runs.
@@ -398,5 +400,65 @@ func TestBrowserLoginDashboardLogout(t *testing.T) {
 	defer mu.Unlock()
 	for _, p := range problems {
 		t.Errorf("browser reported: %s", p)
+	}
+}
+
+// TestRunJobsFillRepositoryPages is the pipeline end to end through the real program:
+// `kubestats run discover` and `run refresh` against a GitHub-compatible endpoint, then
+// the server shows the repositories and the runs.
+func TestRunJobsFillRepositoryPages(t *testing.T) {
+	gh := githubtest.New(t, githubtest.WithRepos(githubtest.GenerateRepos(120, "k8s-at-home", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), 11)...))
+	env := map[string]string{
+		"KUBESTATS_DB": filepath.Join(t.TempDir(), "k.db"), "GITHUB_TOKEN": gh.Token(),
+		"KUBESTATS_GITHUB_GRAPHQL_URL": gh.GraphQLURL(), "KUBESTATS_GITHUB_API_URL": gh.APIURL(),
+		"KUBESTATS_TOPICS": "k8s-at-home", "KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "pipeline pw 1",
+		// The server below must not start its own runs: the test wants only the CLI's.
+		"KUBESTATS_DISCOVER_INTERVAL": "24h", "KUBESTATS_REFRESH_INTERVAL": "24h",
+	}
+	for _, job := range []string{"discover", "refresh"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"run", job}, envFunc(env), nil, &out, io.Discard); err != nil {
+			t.Fatalf("run %s: %v\n%s", job, err, out.String())
+		}
+		if !strings.HasPrefix(out.String(), job+" ok in ") {
+			t.Fatalf("run %s printed %q", job, out.String())
+		}
+	}
+	var out bytes.Buffer
+	bad := map[string]string{"KUBESTATS_DB": env["KUBESTATS_DB"]} // no token
+	if err := run(context.Background(), []string{"run", "discover"}, envFunc(bad), nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "no GitHub token") {
+		t.Fatalf("run without token: %v", err)
+	}
+
+	base, _ := startServer(t, env)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	res, _ := hc.Get(base + "/login")
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	tok := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)[1]
+	res, err := hc.PostForm(base+"/login", url.Values{"_csrf": {string(tok)}, "email": {"admin@example.org"}, "password": {"pipeline pw 1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	get := func(path string) string {
+		res, err := hc.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, res.StatusCode)
+		}
+		return string(b)
+	}
+	if page := get("/repositories"); !strings.Contains(page, `data-testid="repo-row"`) || strings.Contains(page, "Discovery is paused") {
+		t.Fatal("repositories page is empty after discover")
+	}
+	jobsPage := get("/jobs")
+	if strings.Count(jobsPage, `data-testid="run-row"`) < 3 || !strings.Contains(jobsPage, "(cli)") {
+		t.Fatalf("jobs page does not show the CLI runs")
 	}
 }

@@ -305,7 +305,7 @@ func (c *Client) classify(err error, info *callInfo, attempt int) (wait time.Dur
 	var other []string
 	for _, e := range info.errs {
 		switch e.Type {
-		case "RATE_LIMITED":
+		case "RATE_LIMITED", "RATE_LIMIT": // GitHub has been seen sending either
 			return c.untilReset(info.header), true, errors.New("githubql: rate limited (RATE_LIMITED)")
 		case "NOT_FOUND":
 		default:
