@@ -55,7 +55,7 @@ func RepositoriesPage(l Layout, v RepoList) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, " <form method=\"get\" action=\"/repositories\" class=\"filters\" role=\"search\" data-testid=\"repo-filters\" hx-get=\"/repositories\" hx-target=\"#repo-results\" hx-push-url=\"true\" hx-trigger=\"input changed delay:300ms from:input[name='q'], change from:select, submit\"><input type=\"search\" name=\"q\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, " <form method=\"get\" action=\"/repositories\" class=\"filters\" aria-label=\"Search and filter repositories\" data-testid=\"repo-filters\" hx-get=\"/repositories\" hx-target=\"#repo-results\" hx-push-url=\"true\" hx-trigger=\"input changed delay:300ms from:input[name='q'], change from:select, submit\"><input type=\"search\" name=\"q\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
