@@ -102,6 +102,31 @@ func startServerLogs(t *testing.T, env map[string]string) (string, *syncBuffer, 
 	return "", nil, nil
 }
 
+var csrfFieldRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// loginOverHTTP logs in as a browser would: it takes the CSRF token from the login
+// form, posts the form, follows the redirect and returns the final response and body.
+func loginOverHTTP(t *testing.T, hc *http.Client, base, email, password string) (*http.Response, string) {
+	t.Helper()
+	res, err := hc.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := csrfFieldRE.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF field on the login page:\n%s", body)
+	}
+	res, err = hc.PostForm(base+"/login", url.Values{"_csrf": {string(m[1])}, "email": {email}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ = io.ReadAll(res.Body)
+	return res, string(body)
+}
+
 func TestServeBootsAndLogsIn(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "kubestats.db")
 	base, logs := startServer(t, map[string]string{
@@ -119,31 +144,15 @@ func TestServeBootsAndLogsIn(t *testing.T) {
 	}
 	res.Body.Close()
 
-	// The login form's CSRF token, as a browser would take it.
-	res, err = hc.Get(base + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no CSRF field on the login page:\n%s", body)
-	}
-	res, err = hc.PostForm(base+"/login", url.Values{"_csrf": {string(m[1])}, "email": {"admin@example.org"}, "password": {"first admin pw"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 || res.Request.URL.Path != "/" || !strings.Contains(string(body), `data-testid="stat-users"`) {
+	res, body := loginOverHTTP(t, hc, base, "admin@example.org", "first admin pw")
+	if res.StatusCode != 200 || res.Request.URL.Path != "/" || !strings.Contains(body, `data-testid="stat-users"`) {
 		t.Fatalf("after login: got %d at %s, want the dashboard\n%.500s", res.StatusCode, res.Request.URL.Path, body)
 	}
 	var probe bytes.Buffer
 	if err := run(context.Background(), []string{"healthcheck", "--url", base + "/api/health/db"}, envFunc(nil), nil, &probe, io.Discard); err != nil || !strings.Contains(probe.String(), `"status":"ok"`) {
 		t.Errorf("healthcheck: %v %q", err, probe.String())
 	}
-	if !strings.Contains(string(body), "Discovery is paused") {
+	if !strings.Contains(body, "Discovery is paused") {
 		t.Error("dashboard does not say that discovery is paused without a token")
 	}
 }
@@ -157,20 +166,6 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	}
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	login := func(base string) {
-		res, err := hc.Get(base + "/login")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		tok := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)[1]
-		res, err = hc.PostForm(base+"/login", url.Values{"_csrf": {string(tok)}, "email": {"admin@example.org"}, "password": {"restart pw 123"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-	}
 	dashboard := func(base string) string {
 		res, err := hc.Get(base + "/")
 		if err != nil {
@@ -180,7 +175,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 		return res.Request.URL.Path
 	}
 	first, stop := startServerStoppable(t, env)
-	login(first)
+	loginOverHTTP(t, hc, first, "admin@example.org", "restart pw 123")
 	if p := dashboard(first); p != "/" {
 		t.Fatalf("after login landed on %s", p)
 	}
@@ -433,15 +428,9 @@ func TestRunJobsFillRepositoryPages(t *testing.T) {
 	base, _ := startServer(t, env)
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	res, _ := hc.Get(base + "/login")
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	tok := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)[1]
-	res, err := hc.PostForm(base+"/login", url.Values{"_csrf": {string(tok)}, "email": {"admin@example.org"}, "password": {"pipeline pw 1"}})
-	if err != nil {
-		t.Fatal(err)
+	if res, _ := loginOverHTTP(t, hc, base, "admin@example.org", "pipeline pw 1"); res.Request.URL.Path != "/" {
+		t.Fatalf("login landed on %s", res.Request.URL.Path)
 	}
-	res.Body.Close()
 	get := func(path string) string {
 		res, err := hc.Get(base + path)
 		if err != nil {

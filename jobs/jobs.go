@@ -221,16 +221,11 @@ func (r *Runner) Schedule(opts ...gocron.SchedulerOption) (gocron.Scheduler, err
 	if err != nil {
 		return nil, fmt.Errorf("jobs: scheduler: %w", err)
 	}
-	intervals := map[string]time.Duration{JobDiscover: r.cfg.DiscoverInterval, JobRefresh: r.cfg.RefreshInterval, JobPrune: time.Hour}
 	for _, name := range Names {
 		if name != JobPrune && !r.gh.Configured() {
 			continue // nothing to do without a token; pages say discovery is paused
 		}
-		d := intervals[name]
-		if d <= 0 {
-			d = time.Hour
-		}
-		j, err := s.NewJob(gocron.DurationJob(d),
+		j, err := s.NewJob(gocron.DurationJob(r.interval(name)),
 			gocron.NewTask(func(ctx context.Context) {
 				if _, err := r.Run(ctx, name, "schedule"); errors.Is(err, ErrAlreadyRunning) {
 					r.log.Info("job skipped: already running", "job", name)
@@ -257,6 +252,15 @@ func (r *Runner) Schedule(opts ...gocron.SchedulerOption) (gocron.Scheduler, err
 	return s, nil
 }
 
+// interval is how often a job is scheduled; an unset interval means hourly.
+func (r *Runner) interval(job string) time.Duration {
+	d := map[string]time.Duration{JobDiscover: r.cfg.DiscoverInterval, JobRefresh: r.cfg.RefreshInterval}[job]
+	if d <= 0 {
+		d = time.Hour
+	}
+	return d
+}
+
 // Info describes a job for the jobs page.
 type Info struct {
 	Name     string
@@ -274,12 +278,11 @@ func (r *Runner) Infos() []Info {
 		JobRefresh:  "Reads the statistics and head commit of every known repository, 100 per query",
 		JobPrune:    "Deletes expired sessions and job runs older than the retention",
 	}
-	every := map[string]time.Duration{JobDiscover: r.cfg.DiscoverInterval, JobRefresh: r.cfg.RefreshInterval, JobPrune: time.Hour}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Info, 0, len(Names))
 	for _, n := range Names {
-		in := Info{Name: n, Every: every[n], Running: r.running[n], Describe: desc[n]}
+		in := Info{Name: n, Every: r.interval(n), Running: r.running[n], Describe: desc[n]}
 		if j, ok := r.jobs[n]; ok {
 			in.Enabled = true
 			if t, err := j.NextRun(); err == nil && !t.IsZero() {

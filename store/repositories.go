@@ -611,8 +611,11 @@ func (s *Store) ListRepositories(ctx context.Context, f RepoFilter) (RepoPage, e
 	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM "+from+cond, args...).Scan(&page.Total); err != nil {
 		return RepoPage{}, fmt.Errorf("store: count repositories: %w", err)
 	}
-	cols := "r." + strings.ReplaceAll(strings.ReplaceAll(repoColumns, "\n\t", " "), ", ", ", r.")
-	rows, err := s.r.QueryContext(ctx, "SELECT "+cols+" FROM "+from+cond+" ORDER BY "+order+" LIMIT ? OFFSET ?",
+	cols := strings.Split(repoColumns, ",")
+	for i, col := range cols {
+		cols[i] = "r." + strings.TrimSpace(col) // qualified: the FTS join has columns too
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+from+cond+" ORDER BY "+order+" LIMIT ? OFFSET ?",
 		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
 		return RepoPage{}, fmt.Errorf("store: list repositories: %w", err)
