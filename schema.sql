@@ -75,7 +75,19 @@ CREATE TABLE repositories (
     sync_attempts     INTEGER  NOT NULL DEFAULT 0,
     next_sync_at      DATETIME,
     scanned_oid       TEXT     NOT NULL DEFAULT '',
-    scanned_at        DATETIME
+    scanned_at        DATETIME,
+    scanned_committed_at DATETIME,
+    sync_started_at   DATETIME,
+    scan_files        INTEGER NOT NULL DEFAULT 0,
+    scan_documents    INTEGER NOT NULL DEFAULT 0,
+    scan_bytes        INTEGER NOT NULL DEFAULT 0,
+    scan_duration_ms  INTEGER NOT NULL DEFAULT 0,
+    object_count      INTEGER NOT NULL DEFAULT 0,
+    chart_count       INTEGER NOT NULL DEFAULT 0,
+    image_count       INTEGER NOT NULL DEFAULT 0,
+    deprecation_count INTEGER NOT NULL DEFAULT 0,
+    error_count       INTEGER NOT NULL DEFAULT 0,
+    skipped_count     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX repositories_owner_name ON repositories (owner COLLATE NOCASE, name COLLATE NOCASE);
 CREATE INDEX repositories_stars ON repositories (stars DESC);
@@ -124,3 +136,123 @@ CREATE TABLE job_runs (
     retries          INTEGER  NOT NULL DEFAULT 0
 );
 CREATE INDEX job_runs_job_started ON job_runs (job, started_at DESC);
+
+-- Redacted object bodies (canonical JSON), stored once per distinct content: many repos share
+-- identical objects and an unchanged object keeps its row across syncs. A sync writes bodies
+-- while it streams (so memory stays flat); rows no resource references are removed by prune
+-- once they are a day old, which also clears what an interrupted sync left behind.
+CREATE TABLE resource_contents (
+    id        INTEGER PRIMARY KEY,
+    hash      TEXT     NOT NULL UNIQUE, -- hex SHA-256 of content
+    content   BLOB     NOT NULL,
+    stored_at DATETIME NOT NULL
+);
+CREATE INDEX resource_contents_stored_at ON resource_contents (stored_at);
+
+-- Every Kubernetes-style object of a repo's scanned commit. Identity: (group, kind, namespace, name, path).
+CREATE TABLE resources (
+    id            INTEGER PRIMARY KEY,
+    repository_id INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    path          TEXT    NOT NULL,
+    doc           INTEGER NOT NULL, -- 0-based document index in the file
+    line          INTEGER NOT NULL, -- 1-based first line of the document
+    api_group     TEXT    NOT NULL,
+    api_version   TEXT    NOT NULL,
+    kind          TEXT    NOT NULL,
+    namespace     TEXT    NOT NULL,
+    name          TEXT    NOT NULL,
+    content_hash  TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX resources_identity ON resources (repository_id, api_group, kind, namespace, name, path);
+CREATE INDEX resources_kind ON resources (api_group, kind, repository_id);
+CREATE INDEX resources_content_hash ON resources (content_hash);
+
+-- Helm charts deployed by Flux HelmReleases and Argo CD Applications/ApplicationSets.
+CREATE TABLE chart_usages (
+    id               INTEGER PRIMARY KEY,
+    repository_id    INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    path             TEXT    NOT NULL,
+    tool             TEXT    NOT NULL, -- flux, argo
+    kind             TEXT    NOT NULL, -- HelmRelease, Application, ApplicationSet
+    release_name     TEXT    NOT NULL,
+    namespace        TEXT    NOT NULL,
+    chart            TEXT    NOT NULL,
+    version          TEXT    NOT NULL,
+    source_kind      TEXT    NOT NULL,
+    source_name      TEXT    NOT NULL,
+    source_namespace TEXT    NOT NULL,
+    source_url       TEXT    NOT NULL,
+    chart_url        TEXT    NOT NULL,
+    ambiguous        INTEGER NOT NULL CHECK (ambiguous IN (0, 1)),
+    values_from      TEXT    NOT NULL DEFAULT '[]', -- JSON array of ConfigMap/Secret names
+    chart_values     TEXT -- inline values, redacted, canonical JSON; NULL when none
+);
+CREATE INDEX chart_usages_repository ON chart_usages (repository_id);
+CREATE INDEX chart_usages_chart ON chart_usages (chart, repository_id);
+
+-- Container images from workload pod specs and Helm values.
+CREATE TABLE image_usages (
+    id            INTEGER PRIMARY KEY,
+    repository_id INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    path          TEXT    NOT NULL,
+    kind          TEXT    NOT NULL, -- kind and name of the object that holds the reference
+    object_name   TEXT    NOT NULL,
+    namespace     TEXT    NOT NULL,
+    source        TEXT    NOT NULL, -- pod, values
+    image         TEXT    NOT NULL, -- normalised full reference
+    registry      TEXT    NOT NULL,
+    repository    TEXT    NOT NULL,
+    tag           TEXT    NOT NULL,
+    digest        TEXT    NOT NULL
+);
+CREATE INDEX image_usages_repository ON image_usages (repository_id);
+CREATE INDEX image_usages_image ON image_usages (registry, repository, repository_id);
+
+-- Objects whose apiVersion is deprecated or removed (from scan's embedded table).
+CREATE TABLE deprecated_usages (
+    id            INTEGER PRIMARY KEY,
+    repository_id INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    path          TEXT    NOT NULL,
+    api_version   TEXT    NOT NULL,
+    kind          TEXT    NOT NULL,
+    name          TEXT    NOT NULL,
+    namespace     TEXT    NOT NULL,
+    project       TEXT    NOT NULL, -- kubernetes, flux
+    deprecated_in TEXT    NOT NULL,
+    removed_in    TEXT    NOT NULL, -- '' while only deprecated
+    replacement   TEXT    NOT NULL
+);
+CREATE INDEX deprecated_usages_repository ON deprecated_usages (repository_id);
+CREATE INDEX deprecated_usages_api ON deprecated_usages (api_version, kind);
+
+-- Files of the scanned commit that could not be read as manifests ('error') or were not read ('skipped').
+CREATE TABLE scan_errors (
+    id            INTEGER PRIMARY KEY,
+    repository_id INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    kind          TEXT    NOT NULL CHECK (kind IN ('error', 'skipped')),
+    path          TEXT    NOT NULL,
+    line          INTEGER NOT NULL DEFAULT 0,
+    message       TEXT    NOT NULL
+);
+CREATE INDEX scan_errors_repository ON scan_errors (repository_id, kind);
+
+-- Lifecycle of resources between scanned commits.
+CREATE TABLE resource_events (
+    id              INTEGER PRIMARY KEY,
+    repository_id   INTEGER  NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    type            TEXT     NOT NULL CHECK (type IN ('created', 'modified', 'moved', 'deleted')),
+    api_group       TEXT     NOT NULL,
+    api_version     TEXT     NOT NULL,
+    kind            TEXT     NOT NULL,
+    namespace       TEXT     NOT NULL,
+    name            TEXT     NOT NULL,
+    path            TEXT     NOT NULL,
+    old_path        TEXT     NOT NULL DEFAULT '', -- moved: the file it left
+    old_api_version TEXT     NOT NULL DEFAULT '', -- modified: the version before (an apiVersion bump shows here)
+    content_hash    TEXT     NOT NULL DEFAULT '', -- the version after the change; '' when deleted
+    commit_oid      TEXT     NOT NULL,
+    committed_at    DATETIME,
+    detected_at     DATETIME NOT NULL
+);
+CREATE INDEX resource_events_repository ON resource_events (repository_id, committed_at DESC);
+CREATE INDEX resource_events_committed_at ON resource_events (committed_at);

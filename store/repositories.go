@@ -51,6 +51,19 @@ type Repository struct {
 	NextSyncAt      *time.Time
 	ScannedOID      string
 	ScannedAt       *time.Time
+	// What the last successful scan saw.
+	ScannedCommittedAt *time.Time
+	SyncStartedAt      *time.Time
+	ScanFiles          int
+	ScanDocuments      int
+	ScanBytes          int64
+	ScanDurationMS     int64
+	ObjectCount        int
+	ChartCount         int
+	ImageCount         int
+	DeprecationCount   int
+	ErrorCount         int
+	SkippedCount       int
 }
 
 // Repository states as shown to users, most decisive first.
@@ -113,7 +126,9 @@ type RepoData struct {
 const repoColumns = `id, github_id, database_id, owner, name, description, url, homepage, language, topics, license,
 	default_branch, is_archived, is_fork, created_at, pushed_at, updated_at, disk_usage_kb, stars, forks, watchers,
 	open_issues, head_oid, head_committed_at, discovery_topics, first_seen_at, last_seen_at, refreshed_at, gone_at,
-	approval, blocked_at, deleted_at, sync_status, sync_error, sync_attempts, next_sync_at, scanned_oid, scanned_at`
+	approval, blocked_at, deleted_at, sync_status, sync_error, sync_attempts, next_sync_at, scanned_oid, scanned_at,
+	scanned_committed_at, sync_started_at, scan_files, scan_documents, scan_bytes, scan_duration_ms, object_count,
+	chart_count, image_count, deprecation_count, error_count, skipped_count`
 
 // nullTime scans a nullable DATETIME into a *time.Time.
 type nullTime struct{ p **time.Time }
@@ -159,7 +174,9 @@ func scanRepo(row rowScanner) (Repository, error) {
 		&r.Watchers, &r.OpenIssues, &r.HeadOID, nullTime{&r.HeadCommittedAt}, jsonList{&r.DiscoveryTopics},
 		&r.FirstSeenAt, &r.LastSeenAt, nullTime{&r.RefreshedAt}, nullTime{&r.GoneAt}, &r.Approval,
 		nullTime{&r.BlockedAt}, nullTime{&r.DeletedAt}, &r.SyncStatus, &r.SyncError, &r.SyncAttempts,
-		nullTime{&r.NextSyncAt}, &r.ScannedOID, nullTime{&r.ScannedAt})
+		nullTime{&r.NextSyncAt}, &r.ScannedOID, nullTime{&r.ScannedAt}, nullTime{&r.ScannedCommittedAt},
+		nullTime{&r.SyncStartedAt}, &r.ScanFiles, &r.ScanDocuments, &r.ScanBytes, &r.ScanDurationMS, &r.ObjectCount,
+		&r.ChartCount, &r.ImageCount, &r.DeprecationCount, &r.ErrorCount, &r.SkippedCount)
 	return r, err
 }
 
