@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 	"github.com/kubestats/kubestats/githubql"
 	"github.com/kubestats/kubestats/handlers"
 	"github.com/kubestats/kubestats/jobs"
+	"github.com/kubestats/kubestats/scan"
 	"github.com/kubestats/kubestats/store"
 )
 
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "run":
 		return runJob(ctx, args, getenv, stdout, stderr)
+	case "scan":
+		return scanCommand(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "help":
@@ -96,7 +100,8 @@ Usage:
   kubestats user create [flags]    create a user; the password is read from stdin or a prompt
   kubestats user set-password      set a user's password (--email)
   kubestats user list              list users
-  kubestats run discover|refresh|prune   run one job once, print a summary, exit 1 on failure
+  kubestats run discover|refresh|sync|prune   run one job once, print a summary, exit 1 on failure
+  kubestats scan [--json] DIR      scan a local checkout like a sync would (no GitHub, no database)
   kubestats version                print the version
   kubestats healthcheck [--url U]  exit 0 when the server and its database answer (for container probes)
 
@@ -144,6 +149,9 @@ type config struct {
 	MaxRepoSizeMB    int
 	DiscoverInterval time.Duration
 	RefreshInterval  time.Duration
+	SyncInterval     time.Duration
+	SyncConcurrency  int
+	MaxFileBytes     int64
 }
 
 // setting binds one environment variable and one flag to a config field.
@@ -188,6 +196,18 @@ func boolSetting(dst func(*config) *bool) func(*config, string) error {
 		return nil
 	}
 }
+
+// maxFileBytesSetting is shared by serve and scan: both read manifests.
+var maxFileBytesSetting = setting{envs: []string{"KUBESTATS_MAX_FILE_BYTES"}, flag: "max-file-bytes", def: "1048576",
+	usage: "YAML files larger than this many bytes are skipped, with a note on the repository page",
+	apply: func(c *config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 64<<20 {
+			return fmt.Errorf("%q is not a number of bytes from 1024 to 67108864", v)
+		}
+		c.MaxFileBytes = n
+		return nil
+	}}
 
 var commonSettings = []setting{
 	{envs: []string{"KUBESTATS_DB"}, flag: "db", def: "./kubestats.db", usage: "SQLite database file (created if missing)",
@@ -260,6 +280,19 @@ func serveSettings() []setting {
 			apply: durationSetting(func(c *config) *time.Duration { return &c.DiscoverInterval })},
 		{envs: []string{"KUBESTATS_REFRESH_INTERVAL"}, flag: "refresh-interval", def: "1h", usage: "how often known repositories are refreshed",
 			apply: durationSetting(func(c *config) *time.Duration { return &c.RefreshInterval })},
+		{envs: []string{"KUBESTATS_SYNC_INTERVAL"}, flag: "sync-interval", def: "1m", usage: "how often repositories due for sync are looked for",
+			apply: durationSetting(func(c *config) *time.Duration { return &c.SyncInterval })},
+		{envs: []string{"KUBESTATS_SYNC_CONCURRENCY"}, flag: "sync-concurrency", def: "2",
+			usage: "repositories downloaded and scanned at the same time (1-16)",
+			apply: func(c *config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 16 {
+					return fmt.Errorf("%q is not a number from 1 to 16", v)
+				}
+				c.SyncConcurrency = n
+				return nil
+			}},
+		maxFileBytesSetting,
 		{envs: []string{"KUBESTATS_ADMIN_EMAIL"}, flag: "admin-email", usage: "email of the first superuser, created at start when no user exists",
 			apply: func(c *config, v string) error { c.AdminEmail = v; return nil }},
 		{envs: []string{"KUBESTATS_ADMIN_PASSWORD"}, flag: "admin-password", kind: "secret", usage: "password of the first superuser",
@@ -429,6 +462,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else if n > 0 {
 		log.Warn("marked job runs interrupted by the last stop", "runs", n)
 	}
+	if n, err := st.ResetInterruptedSyncs(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("repositories left syncing by the last stop are due again", "repos", n)
+	}
 	gh := newGitHub(c, log)
 	runner := newRunner(st, gh, c, log)
 	h, err := handlers.New(st, handlers.Config{
@@ -491,6 +529,7 @@ func newRunner(st *store.Store, gh *githubql.Client, c config, log *slog.Logger)
 	return jobs.New(st, gh, jobs.Config{
 		Topics: c.Topics, IncludeForks: c.IncludeForks, MaxRepoSizeMB: c.MaxRepoSizeMB,
 		DiscoverInterval: c.DiscoverInterval, RefreshInterval: c.RefreshInterval,
+		SyncInterval: c.SyncInterval, SyncConcurrency: c.SyncConcurrency, ScanLimits: scanLimits(c),
 		Sessions: store.SessionPolicy{Idle: c.SessionIdle, Lifetime: c.SessionLifetime},
 	}, log)
 }
@@ -736,4 +775,53 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 		return "", errors.New("no password on stdin: pipe one in, e.g. printf '%s\\n' \"$PW\" | kubestats user create …")
 	}
 	return line, nil
+}
+
+func scanLimits(c config) scan.Limits {
+	l := scan.DefaultLimits()
+	if c.MaxFileBytes > 0 {
+		l.MaxFileBytes = c.MaxFileBytes
+	}
+	return l
+}
+
+// scanCommand is `kubestats scan DIR`: the sync's scanner on a local checkout, no GitHub and
+// no database. Per-file errors are part of the report, not a failure: the exit status is 0
+// whenever the scan itself ran.
+func scanCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// Defining a flag resets its variable, and flags are parsed once per DIR position: OR the passes.
+	var asJSON, pass bool
+	extra := func(fs *flag.FlagSet) {
+		asJSON = asJSON || pass
+		fs.BoolVar(&pass, "json", false, "print one JSON object instead of the summary tables")
+	}
+	// Flags may come before or after DIR.
+	var dirs []string
+	var c config
+	for {
+		var fs *flag.FlagSet
+		var err error
+		c, fs, err = parseSettings("scan", args, getenv, []setting{maxFileBytesSetting}, stderr, extra)
+		if err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		dirs, args = append(dirs, fs.Arg(0)), fs.Args()[1:]
+	}
+	asJSON = asJSON || pass
+	if len(dirs) != 1 {
+		return errors.New("scan needs exactly one directory: kubestats scan [--json] DIR")
+	}
+	res, err := scan.Dir(ctx, dirs[0], scan.Options{Limits: scanLimits(c)})
+	if err != nil {
+		return fmt.Errorf("scan %s: %w", dirs[0], err)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return res.WriteTable(stdout)
 }

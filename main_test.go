@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -408,9 +409,9 @@ func TestRunJobsFillRepositoryPages(t *testing.T) {
 		"KUBESTATS_GITHUB_GRAPHQL_URL": gh.GraphQLURL(), "KUBESTATS_GITHUB_API_URL": gh.APIURL(),
 		"KUBESTATS_TOPICS": "k8s-at-home", "KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "pipeline pw 1",
 		// The server below must not start its own runs: the test wants only the CLI's.
-		"KUBESTATS_DISCOVER_INTERVAL": "24h", "KUBESTATS_REFRESH_INTERVAL": "24h",
+		"KUBESTATS_DISCOVER_INTERVAL": "24h", "KUBESTATS_REFRESH_INTERVAL": "24h", "KUBESTATS_SYNC_INTERVAL": "24h",
 	}
-	for _, job := range []string{"discover", "refresh"} {
+	for _, job := range []string{"discover", "refresh", "sync"} {
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{"run", job}, envFunc(env), nil, &out, io.Discard); err != nil {
 			t.Fatalf("run %s: %v\n%s", job, err, out.String())
@@ -447,7 +448,79 @@ func TestRunJobsFillRepositoryPages(t *testing.T) {
 		t.Fatal("repositories page is empty after discover")
 	}
 	jobsPage := get("/jobs")
-	if strings.Count(jobsPage, `data-testid="run-row"`) < 3 || !strings.Contains(jobsPage, "(cli)") {
+	if strings.Count(jobsPage, `data-testid="run-row"`) < 4 || !strings.Contains(jobsPage, "(cli)") {
 		t.Fatalf("jobs page does not show the CLI runs")
+	}
+	// The CLI's sync pass scanned every repository: a repository page shows what it found.
+	r := gh.Repos()[0]
+	page := get("/repositories/" + r.Owner + "/" + r.Name)
+	if !strings.Contains(page, `data-testid="scan-facts"`) || !strings.Contains(page, `data-testid="chart-row"`) {
+		t.Fatalf("repository page lacks the scan:\n%.2000s", page)
+	}
+	if res := get("/repositories/" + r.Owner + "/" + r.Name + "/resources"); !strings.Contains(res, "HelmRelease") {
+		t.Fatal("resources page lacks the HelmRelease")
+	}
+}
+
+func TestScanCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := "scan/testdata/flux-home-ops/repo"
+	var out bytes.Buffer
+	if err := run(ctx, []string{"scan", dir, "--json"}, envFunc(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Files   int `json:"files"`
+		Objects []struct {
+			File, APIVersion, Kind, Namespace, Name string
+		} `json:"objects"`
+		Charts []struct {
+			Name, Namespace, Tool, Chart, Version, SourceKind, SourceURL string
+			Ambiguous                                                    bool
+		} `json:"charts"`
+		Images       []struct{ File, Image, Registry, Repository, Tag, Digest string }       `json:"images"`
+		Deprecations []struct{ File, APIVersion, Kind, Name, RemovedIn, Replacement string } `json:"deprecations"`
+		Errors       []struct{ File, Message string }                                        `json:"errors"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("--json output is not JSON: %v\n%.500s", err, out.String())
+	}
+	// The golden file is the scanner's own expectation for this tree.
+	var want struct {
+		Files   int               `json:"files"`
+		Objects []json.RawMessage `json:"objects"`
+		Charts  []json.RawMessage `json:"charts"`
+		Errors  []json.RawMessage `json:"errors"`
+	}
+	b, err := os.ReadFile("scan/testdata/flux-home-ops/expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if got.Files != want.Files || len(got.Objects) != len(want.Objects) || len(got.Charts) != len(want.Charts) ||
+		len(got.Errors) != len(want.Errors) || len(got.Errors) == 0 {
+		t.Fatalf("scan --json: files %d objects %d charts %d errors %d; golden %d %d %d %d", got.Files, len(got.Objects),
+			len(got.Charts), len(got.Errors), want.Files, len(want.Objects), len(want.Charts), len(want.Errors))
+	}
+	for _, c := range got.Charts {
+		if c.Name == "" || (c.Tool != "flux" && c.Tool != "argo") || c.Chart == "" {
+			t.Fatalf("chart without name, tool or chart: %+v", c)
+		}
+	}
+	// Flags may also come first; the default output is the readable summary.
+	out.Reset()
+	if err := run(ctx, []string{"scan", "--max-file-bytes", "4096", dir}, envFunc(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "OBJECTS BY KIND") || !strings.Contains(out.String(), "HelmRelease") {
+		t.Fatalf("summary output:\n%s", out.String())
+	}
+	if err := run(ctx, []string{"scan", filepath.Join(t.TempDir(), "missing")}, envFunc(nil), nil, io.Discard, io.Discard); err == nil {
+		t.Fatal("scanning a missing directory succeeded")
+	}
+	if err := run(ctx, []string{"scan"}, envFunc(nil), nil, io.Discard, io.Discard); err == nil {
+		t.Fatal("scan without a directory succeeded")
 	}
 }

@@ -52,8 +52,12 @@ type Options struct {
 	SecondaryWait time.Duration
 	// MaxWait caps any single wait (for a reset or Retry-After).
 	MaxWait time.Duration
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// DownloadStall bounds a tarball download's silences: waiting for the answer's headers, and
+	// between body bytes (default 60 s). Downloads have no overall timeout: a big archive may take minutes.
+	DownloadStall time.Duration
+
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // RateLimit is the last known state of the GraphQL rate limit.
@@ -100,6 +104,9 @@ func New(o Options) *Client {
 	if o.MaxWait <= 0 {
 		o.MaxWait = 65 * time.Minute
 	}
+	if o.DownloadStall <= 0 {
+		o.DownloadStall = time.Minute
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -144,9 +151,10 @@ func (c *Client) RateLimit() RateLimit {
 // Meter accumulates what the queries made under one context cost; a job attaches one
 // with WithMeter and records it in job_runs.
 type Meter struct {
-	Requests atomic.Int64
-	Points   atomic.Int64
-	Retries  atomic.Int64
+	Requests  atomic.Int64 // GraphQL requests, retries included
+	Points    atomic.Int64
+	Retries   atomic.Int64 // of GraphQL requests and tarball downloads
+	Downloads atomic.Int64 // tarball requests (REST, not GraphQL points), retries included
 }
 
 type meterKey struct{}

@@ -3,6 +3,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -43,6 +44,8 @@ type Config struct {
 type JobRunner interface {
 	RunAsync(job, trigger string) error
 	Infos() []jobs.Info
+	QueueSync(ctx context.Context, repoID int64) error
+	SyncQueued(repoID int64) bool
 }
 
 // RateLimiter reports the GitHub client's rate-limit state.
@@ -153,8 +156,12 @@ func (h *Handlers) layout(c echo.Context, title, active string) views.Layout {
 		AssetVersion: h.assetVersion,
 		Flashes:      h.popFlashes(c),
 	}
-	if tok, ok := c.Get("csrf").(string); ok {
-		l.CSRF = tok
-	}
+	l.CSRF = csrfToken(c)
 	return l
+}
+
+// csrfToken is the request's CSRF token, set by Echo's middleware.
+func csrfToken(c echo.Context) string {
+	tok, _ := c.Get("csrf").(string)
+	return tok
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/kubestats/kubestats/githubql"
+	"github.com/kubestats/kubestats/githubql/githubtest"
 	"github.com/kubestats/kubestats/handlers"
 	"github.com/kubestats/kubestats/jobs"
 	"github.com/kubestats/kubestats/store"
@@ -36,6 +37,8 @@ type env struct {
 	srv   *httptest.Server
 	admin store.User
 	user  store.User
+	// github is the fake GitHub the runner downloads from.
+	github *githubtest.Server
 }
 
 func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
@@ -52,8 +55,16 @@ func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
 		e(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gh := githubql.New(githubql.Options{})
-	runner := jobs.New(s, gh, jobs.Config{Topics: []string{"k8s-at-home"}, Sessions: store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime}}, log)
+	// The runner talks to the project's fake GitHub: a sync button downloads from it, never from GitHub.
+	// Like main, the client has a token exactly when the pages are told one is set.
+	fake := githubtest.New(t)
+	token := ""
+	if cfg.GitHubTokenSet {
+		token = fake.Token()
+	}
+	gh := githubql.New(githubql.Options{Token: token, GraphQLURL: fake.GraphQLURL(), APIURL: fake.APIURL()})
+	runner := jobs.New(s, gh, jobs.Config{Topics: []string{"k8s-at-home"}, SyncConcurrency: 2,
+		Sessions: store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime}}, log)
 	t.Cleanup(runner.Close)
 	h, err := handlers.New(s, cfg, runner, gh, log)
 	if err != nil {
@@ -61,7 +72,7 @@ func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
 	}
 	srv := httptest.NewServer(h.Echo())
 	t.Cleanup(srv.Close)
-	return &env{t: t, store: s, h: h, srv: srv}
+	return &env{t: t, store: s, h: h, srv: srv, github: fake}
 }
 
 // withUsers adds a superuser and a plain user.

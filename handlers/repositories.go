@@ -39,20 +39,29 @@ func (h *Handlers) listRepositories(c echo.Context) error {
 
 func (h *Handlers) showRepository(c echo.Context) error {
 	ctx := c.Request().Context()
-	r, err := h.store.GetRepositoryByName(ctx, c.Param("owner"), c.Param("name"))
+	r, err := h.visibleRepository(c)
 	if err != nil {
 		return err
 	}
 	u := currentUser(c)
-	if r.DeletedAt != nil && (u == nil || !u.IsSuperuser) {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
 	now := time.Now().UTC()
 	metrics, err := h.store.RepositoryMetrics(ctx, r.ID, now.AddDate(-1, 0, 0))
 	if err != nil {
 		return err
 	}
-	v := views.RepoDetail{Repo: r, CanAdmin: u != nil && u.IsSuperuser, Now: now}
+	v := views.RepoDetail{Repo: r, CanAdmin: u != nil && u.IsSuperuser, Now: now, Sync: h.syncPanel(c, r)}
+	if v.Scan.Charts, err = h.store.RepoCharts(ctx, r.ID); err != nil {
+		return err
+	}
+	if v.Scan.Images, err = h.store.RepoImages(ctx, r.ID); err != nil {
+		return err
+	}
+	if v.Scan.Deprecations, err = h.store.RepoDeprecations(ctx, r.ID); err != nil {
+		return err
+	}
+	if v.Scan.Problems, err = h.store.RepoScanProblems(ctx, r.ID); err != nil {
+		return err
+	}
 	for _, m := range metrics {
 		v.Chart.X = append(v.Chart.X, m.At.Unix())
 		v.Chart.Stars = append(v.Chart.Stars, m.Stars)

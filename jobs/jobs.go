@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kubestats/kubestats/githubql"
+	"github.com/kubestats/kubestats/scan"
 	"github.com/kubestats/kubestats/store"
 )
 
@@ -23,11 +25,12 @@ import (
 const (
 	JobDiscover = "discover"
 	JobRefresh  = "refresh"
+	JobSync     = "sync"
 	JobPrune    = "prune"
 )
 
 // Names lists the jobs in the order pages show them.
-var Names = []string{JobDiscover, JobRefresh, JobPrune}
+var Names = []string{JobDiscover, JobRefresh, JobSync, JobPrune}
 
 // ErrAlreadyRunning is returned by Run when the job is running already.
 var ErrAlreadyRunning = errors.New("jobs: already running")
@@ -37,6 +40,7 @@ type GitHub interface {
 	Configured() bool
 	SearchRepositories(ctx context.Context, query, after string) (githubql.SearchPage, error)
 	RepositoriesByID(ctx context.Context, ids []string) (found []githubql.Repo, missing []string, err error)
+	Tarball(ctx context.Context, owner, name, ref string) (io.ReadCloser, error)
 }
 
 // Config is the jobs' part of the settings.
@@ -46,6 +50,9 @@ type Config struct {
 	MaxRepoSizeMB    int
 	DiscoverInterval time.Duration
 	RefreshInterval  time.Duration
+	SyncInterval     time.Duration // how often due repos are looked for; a minute when unset
+	SyncConcurrency  int           // repositories downloaded and scanned at once
+	ScanLimits       scan.Limits
 	Sessions         store.SessionPolicy
 	JobRunRetention  time.Duration // finished job runs older than this are pruned
 }
@@ -66,6 +73,7 @@ type Runner struct {
 	running map[string]bool
 	sched   gocron.Scheduler
 	jobs    map[string]gocron.Job
+	syncs   syncState
 
 	// Runs started by RunAsync ("Run now") live until Close, not until their request ends.
 	bg     context.Context
@@ -95,6 +103,8 @@ func (r *Runner) body(job string) (func(context.Context) (Counts, error), bool) 
 		return r.Discover, true
 	case JobRefresh:
 		return r.Refresh, true
+	case JobSync:
+		return r.Sync, true
 	case JobPrune:
 		return r.Prune, true
 	}
@@ -174,6 +184,12 @@ func (r *Runner) execute(ctx context.Context, job, trigger string, body func(con
 		status, msg = "error", err.Error()
 	}
 	usage := store.JobUsage{Requests: int(m.Requests.Load()), Points: int(m.Points.Load()), Retries: int(m.Retries.Load())}
+	if d := m.Downloads.Load(); d > 0 {
+		if counts == nil {
+			counts = Counts{}
+		}
+		counts["downloads"] = int(d) // archives fetched; GraphQL usage has its own columns
+	}
 	if ferr := r.store.FinishJobRun(id, status, msg, counts, usage); ferr != nil {
 		err = errors.Join(err, ferr)
 	}
@@ -210,7 +226,13 @@ func (r *Runner) Prune(ctx context.Context) (Counts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prune: %w", err)
 	}
-	return Counts{"sessions_deleted": int(n), "job_runs_deleted": int(runs)}, nil
+	// Bodies are kept a day after nothing references them: a sync that is streaming now may
+	// be about to reference them again.
+	contents, err := r.store.PruneContents(ctx, r.now().Add(-24*time.Hour))
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	return Counts{"sessions_deleted": int(n), "job_runs_deleted": int(runs), "contents_deleted": contents}, nil
 }
 
 // Schedule starts the jobs on their intervals (each also once at start) and returns the
@@ -254,8 +276,12 @@ func (r *Runner) Schedule(opts ...gocron.SchedulerOption) (gocron.Scheduler, err
 
 // interval is how often a job is scheduled; an unset interval means hourly.
 func (r *Runner) interval(job string) time.Duration {
-	d := map[string]time.Duration{JobDiscover: r.cfg.DiscoverInterval, JobRefresh: r.cfg.RefreshInterval}[job]
-	if d <= 0 {
+	d := map[string]time.Duration{JobDiscover: r.cfg.DiscoverInterval, JobRefresh: r.cfg.RefreshInterval, JobSync: r.cfg.SyncInterval}[job]
+	switch {
+	case d > 0:
+	case job == JobSync:
+		d = time.Minute
+	default:
 		d = time.Hour
 	}
 	return d
@@ -276,7 +302,9 @@ func (r *Runner) Infos() []Info {
 	desc := map[string]string{
 		JobDiscover: "Searches GitHub for repositories with the configured topics: " + strings.Join(r.cfg.Topics, ", "),
 		JobRefresh:  "Reads the statistics and head commit of every known repository, 100 per query",
-		JobPrune:    "Deletes expired sessions and job runs older than the retention",
+		JobSync: fmt.Sprintf("Downloads and scans every repository whose head commit is not scanned yet, %d at a time",
+			max(r.cfg.SyncConcurrency, 1)),
+		JobPrune: "Deletes expired sessions and job runs older than the retention",
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

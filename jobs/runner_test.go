@@ -33,6 +33,9 @@ func (b *blockingGitHub) SearchRepositories(ctx context.Context, q, after string
 func (b *blockingGitHub) RepositoriesByID(context.Context, []string) ([]githubql.Repo, []string, error) {
 	return nil, nil, nil
 }
+func (b *blockingGitHub) Tarball(context.Context, string, string, string) (io.ReadCloser, error) {
+	return nil, errors.New("blockingGitHub serves no tarballs")
+}
 
 func newBlockingRunner(t *testing.T) (*jobs.Runner, *blockingGitHub, *store.Store) {
 	s := storetest.Open(t)

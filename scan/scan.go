@@ -186,7 +186,7 @@ type Scanner struct {
 // New returns a Scanner with opts (zero limits take their defaults).
 func New(opts Options) *Scanner {
 	opts.Limits = opts.Limits.withDefaults()
-	return &Scanner{opts: opts}
+	return &Scanner{opts: opts, facts: factState{lim: opts.Limits}}
 }
 
 // IsManifest reports whether name is a file the scanner reads (.yaml or .yml, any case).

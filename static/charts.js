@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   var COLORS = ["#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd"];
-  var LABELS = { stars: "Stars", forks: "Forks", watchers: "Watchers", issues: "Open issues" };
+  var LABELS = { stars: "Stars", forks: "Forks", watchers: "Watchers", issues: "Open issues",
+    created: "Created", modified: "Modified", moved: "Moved", deleted: "Deleted" };
 
   function draw(el) {
     var src = document.getElementById(el.dataset.chart);

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kubestats/kubestats/store"
@@ -124,6 +125,8 @@ type RepoDetail struct {
 	Metrics  []store.Metric // newest first, for the table that mirrors the chart
 	CanAdmin bool
 	Now      time.Time
+	Sync     SyncPanel
+	Scan     RepoScan
 }
 
 func orNone(s string) string {
@@ -149,4 +152,151 @@ func short(oid string) string {
 		return oid[:12]
 	}
 	return oid
+}
+
+// SyncPanel is the repository page's index status and sync button, also the polled partial.
+type SyncPanel struct {
+	Repo    store.Repository
+	CanSync bool   // the button is offered
+	Polling bool   // a sync is queued or running: the panel refreshes itself
+	Message string // what the last click did
+	Done    bool   // a poll saw the sync end: the lists below are from before it
+	CSRF    string // for the no-script form post
+	Now     time.Time
+}
+
+// RepoPath is the repository page's path; sub-pages append to it.
+func (p SyncPanel) RepoPath() string { return repoPath(p.Repo) }
+
+// RepoScan is what the last scan found, shown on the repository page.
+type RepoScan struct {
+	Charts       []store.ChartUsage
+	Images       []store.ImageUsage
+	Deprecations []store.DeprecatedUsage
+	Problems     []store.ScanProblem
+}
+
+// fileURL links a file of the scanned commit on GitHub, at a line when known.
+func fileURL(r store.Repository, path string, line int) string {
+	if r.URL == "" || r.ScannedOID == "" {
+		return ""
+	}
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	u := r.URL + "/blob/" + r.ScannedOID + "/" + strings.Join(parts, "/")
+	if line > 1 {
+		u += "#L" + strconv.Itoa(line)
+	}
+	return u
+}
+
+func commitURL(r store.Repository, oid string) string {
+	if r.URL == "" || oid == "" {
+		return ""
+	}
+	return r.URL + "/commit/" + oid
+}
+
+// RepoResources is a repository's resources page.
+type RepoResources struct {
+	Repo       store.Repository
+	Filter     store.ResourceFilter
+	Page       store.ResourcePage
+	Kinds      []store.Facet
+	Namespaces []store.Facet
+}
+
+// URL is the resources page's URL with some parameters changed ("" removes one).
+func (v RepoResources) URL(kv ...string) string {
+	q := url.Values{}
+	for k, val := range map[string]string{"kind": v.Filter.Kind, "namespace": v.Filter.Namespace} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	if v.Filter.Page > 1 {
+		q.Set("page", strconv.Itoa(v.Filter.Page))
+	}
+	return withParams(repoPath(v.Repo)+"/resources", q, kv)
+}
+
+// Pages is the number of pages.
+func (v RepoResources) Pages() int { return pages(v.Page.Total, v.Filter.PerPage) }
+
+// withParams applies key/value changes to q and returns base?q.
+func withParams(base string, q url.Values, kv []string) string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			q.Del(kv[i])
+		} else {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return base
+	}
+	return base + "?" + q.Encode()
+}
+
+func pages(total, per int) int {
+	if per <= 0 {
+		per = 50
+	}
+	return max(1, (total+per-1)/per)
+}
+
+// RepoResource is one resource with its redacted body as YAML.
+type RepoResource struct {
+	Repo     store.Repository
+	Resource store.Resource
+	YAML     string
+}
+
+// EventChart is a repository's events per day, columnar for uPlot (x in unix seconds).
+type EventChart struct {
+	X        []int64 `json:"x"`
+	Created  []int   `json:"created"`
+	Modified []int   `json:"modified"`
+	Moved    []int   `json:"moved"`
+	Deleted  []int   `json:"deleted"`
+}
+
+// RepoEvents is a repository's events page: the daily chart and a page of events.
+type RepoEvents struct {
+	Repo   store.Repository
+	Filter store.EventFilter
+	Page   store.EventPage
+	Days   []store.EventDay
+	Chart  EventChart
+}
+
+// URL is the events page's URL with some parameters changed ("" removes one).
+func (v RepoEvents) URL(kv ...string) string {
+	q := url.Values{}
+	if v.Filter.Type != "" {
+		q.Set("type", v.Filter.Type)
+	}
+	if v.Filter.Page > 1 {
+		q.Set("page", strconv.Itoa(v.Filter.Page))
+	}
+	return withParams(repoPath(v.Repo)+"/events", q, kv)
+}
+
+// Pages is the number of pages.
+func (v RepoEvents) Pages() int { return pages(v.Page.Total, v.Filter.PerPage) }
+
+func qualifiedName(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}
+
+func ms(d int64) string {
+	if d < 1000 {
+		return strconv.FormatInt(d, 10) + " ms"
+	}
+	return strconv.FormatFloat(float64(d)/1000, 'f', 1, 64) + " s"
 }

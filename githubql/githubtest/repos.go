@@ -43,6 +43,10 @@ type Repo struct {
 
 	Files    map[string]string     // path → content of the tree at HeadOID, served as the tarball
 	Tarballs map[string][]TarEntry // ref → exact archive entries, written verbatim (for hostile archives)
+	// Generate, when set, writes the tree at HeadOID instead of Files, streamed into the answer as it
+	// is generated, for archives too big to hold in memory (see ArchiveWriter, GenerateManifests).
+	// It runs once per download; an error cuts the stream like a broken download.
+	Generate func(w *ArchiveWriter) error
 }
 
 // TarEntry is one entry of an explicit tarball, written as given: no prefix directory, no pax header.

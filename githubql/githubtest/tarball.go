@@ -146,6 +146,10 @@ func (s *Server) serveCodeload(w http.ResponseWriter, r *http.Request) {
 	rec.Header().Set("ETag", `"`+a.sha+`"`)
 	rec.WriteHeader(http.StatusOK)
 
+	if a.explicit == nil && repo.Generate != nil {
+		s.serveGenerated(w, r, rec, repo, prefix, a.sha)
+		return
+	}
 	entries := a.explicit
 	if entries == nil {
 		entries = gitArchiveEntries(prefix, a.sha, repo.Files)

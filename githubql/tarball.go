@@ -1,0 +1,257 @@
+package githubql
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors of Tarball callers can match.
+var (
+	// ErrNotFound: the repository or the commit is gone (HTTP 404 or 410), or blocked (451).
+	ErrNotFound = errors.New("githubql: not found")
+	// ErrStalled: no bytes arrived for Options.DownloadStall, before the answer or inside the body.
+	ErrStalled = errors.New("githubql: download stalled")
+)
+
+// errRedirect marks a redirect the download refuses; it is not retried.
+var errRedirect = errors.New("githubql: refused redirect")
+
+// Tarball starts downloading the gzip tar of owner/name at ref (a full commit oid) from
+// {APIURL}/repos/{owner}/{name}/tarball/{ref}, following GitHub's redirect to its archive host.
+// The token goes to the configured API host only, never to the host the redirect leads to.
+//
+// Answers before the body (5xx, secondary rate limits, network errors, a silent server) are retried
+// as queries are; once the body is returned nothing is retried: the caller reads it as it arrives and
+// must Close it. Reads fail with ErrStalled when the server goes silent for Options.DownloadStall,
+// and with ctx's error once ctx ends.
+func (c *Client) Tarball(ctx context.Context, owner, name, ref string) (io.ReadCloser, error) {
+	if !c.Configured() {
+		return nil, ErrNoToken
+	}
+	what := owner + "/" + name + "@" + ref
+	if owner == "" || name == "" || ref == "" {
+		return nil, fmt.Errorf("tarball %q: githubql: owner, name and ref are required", what)
+	}
+	u := c.o.APIURL + "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + "/tarball/" + url.PathEscape(ref)
+	m := meterFrom(ctx)
+	var lastErr error
+	for attempt := 1; attempt <= c.o.MaxAttempts; attempt++ {
+		m.Downloads.Add(1)
+		body, wait, retry, err := c.tarballAttempt(ctx, u, attempt)
+		if err == nil {
+			return body, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("tarball %s: %w", what, ctx.Err())
+		}
+		if !retry {
+			return nil, fmt.Errorf("tarball %s: %w", what, err)
+		}
+		lastErr = err
+		if attempt == c.o.MaxAttempts {
+			break
+		}
+		m.Retries.Add(1)
+		c.o.Logger.Warn("github: retrying tarball", "repo", owner+"/"+name, "attempt", attempt, "wait_ms", wait.Milliseconds(), "err", err)
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("tarball %s: %w", what, err)
+		}
+	}
+	return nil, fmt.Errorf("tarball %s: githubql: giving up after %d attempts: %w", what, c.o.MaxAttempts, lastErr)
+}
+
+// tarballAttempt makes one request (with its redirect). On success the body is the caller's.
+func (c *Client) tarballAttempt(ctx context.Context, u string, attempt int) (body io.ReadCloser, wait time.Duration, retry bool, err error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
+	if err != nil {
+		cancel(nil)
+		return nil, 0, false, fmt.Errorf("githubql: %w", err)
+	}
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+
+	// No http.Client timeout (it would cut long downloads): a timer bounds the wait for the answer.
+	headers := time.AfterFunc(c.o.DownloadStall, func() { cancel(ErrStalled) })
+	res, err := c.downloadClient().Do(req)
+	if fired := !headers.Stop(); fired || ctx.Err() != nil {
+		if res != nil {
+			res.Body.Close()
+		}
+		cancel(nil)
+		if ctx.Err() != nil {
+			return nil, 0, false, ctx.Err()
+		}
+		return nil, c.backoff(attempt), true, fmt.Errorf("%w: no answer within %s", ErrStalled, c.o.DownloadStall)
+	}
+	if err != nil {
+		cancel(nil)
+		if errors.Is(err, errRedirect) {
+			return nil, 0, false, err
+		}
+		wait, retry, err := c.classify(err, &callInfo{}, attempt) // no answer: network error
+		return nil, wait, retry, err
+	}
+	if res.StatusCode == http.StatusOK {
+		d := &download{ctx: ctx, actx: actx, cancel: cancel, body: res.Body, stall: c.o.DownloadStall}
+		d.timer = time.AfterFunc(time.Hour, d.fire)
+		d.timer.Stop()
+		return d, 0, false, nil
+	}
+	msg := errorMessage(res)
+	res.Body.Close()
+	cancel(nil)
+	wait, retry, err = c.classifyDownload(res.StatusCode, res.Header, msg, res.Request.URL.Host, attempt)
+	return nil, wait, retry, err
+}
+
+// downloadClient is the client's HTTP client without its overall timeout, with a redirect policy
+// that never downgrades to plain HTTP. The auth transport adds the token per request for the
+// configured hosts only, so the archive host's request never carries it.
+func (c *Client) downloadClient() *http.Client {
+	return &http.Client{
+		Transport: c.hc.Transport,
+		Jar:       c.hc.Jar,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 10 {
+				return fmt.Errorf("%w: more than 10 redirects", errRedirect)
+			}
+			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+				return fmt.Errorf("%w: from https to %s", errRedirect, req.URL.Redacted())
+			}
+			req.Header.Del("Authorization") // defence in depth: the transport adds it per hop, API host only
+			if next := c.hc.CheckRedirect; next != nil {
+				return next(req, via)
+			}
+			return nil
+		},
+	}
+}
+
+// classifyDownload decides what a non-200 answer to a tarball request means.
+func (c *Client) classifyDownload(status int, h http.Header, msg, host string, attempt int) (time.Duration, bool, error) {
+	detail := fmt.Sprintf("HTTP %d from %s", status, host)
+	if msg != "" {
+		detail += ": " + msg
+	}
+	switch {
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return 0, false, fmt.Errorf("%w: repository or commit (%s)", ErrNotFound, detail)
+	case status == http.StatusUnavailableForLegalReasons:
+		return 0, false, fmt.Errorf("%w: repository blocked (%s)", ErrNotFound, detail)
+	case status == http.StatusUnauthorized:
+		return 0, false, ErrUnauthorized
+	case status == http.StatusForbidden && !rateLimited(h, msg):
+		return 0, false, fmt.Errorf("githubql: GitHub refused the download (%s)", detail)
+	case status == http.StatusForbidden || status == http.StatusTooManyRequests || status >= 500:
+		return c.classify(nil, &callInfo{status: status, header: h}, attempt)
+	}
+	return 0, false, fmt.Errorf("githubql: GitHub answered %s", detail)
+}
+
+// rateLimited tells GitHub's 403 for a rate limit from a 403 for a permission.
+func rateLimited(h http.Header, msg string) bool {
+	return h.Get("Retry-After") != "" || h.Get("X-RateLimit-Remaining") == "0" ||
+		strings.Contains(strings.ToLower(msg), "rate limit")
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	return min(c.o.Backoff<<(attempt-1), time.Minute)
+}
+
+// errorMessage returns the message of an error answer: GitHub's JSON "message", or short plain text.
+func errorMessage(res *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 8<<10))
+	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	switch {
+	case ct == "application/json" || strings.HasSuffix(ct, "+json"):
+		var v struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(b, &v) == nil {
+			return clipText(v.Message)
+		}
+	case ct == "text/plain":
+		return clipText(strings.TrimSpace(string(b)))
+	}
+	return "" // e.g. GitHub's HTML error page
+}
+
+func clipText(s string) string {
+	if r := []rune(s); len(r) > 200 {
+		return string(r[:200]) + "…"
+	}
+	return s
+}
+
+// download is a tarball body being read. A timer runs while a Read waits: if it fires, the request
+// is cancelled with ErrStalled. Time the caller spends between reads does not count.
+type download struct {
+	ctx    context.Context // the caller's
+	actx   context.Context // the request's: cancelled with ErrStalled by the timer
+	cancel context.CancelCauseFunc
+	body   io.ReadCloser
+	stall  time.Duration
+	timer  *time.Timer
+
+	mu      sync.Mutex
+	reading bool
+	since   time.Time
+	closed  bool
+}
+
+func (d *download) Read(p []byte) (int, error) {
+	d.mu.Lock()
+	d.reading, d.since = true, time.Now()
+	d.mu.Unlock()
+	d.timer.Reset(d.stall)
+	n, err := d.body.Read(p)
+	d.timer.Stop()
+	d.mu.Lock()
+	d.reading = false
+	d.mu.Unlock()
+	if err != nil && err != io.EOF {
+		switch {
+		case d.ctx.Err() != nil:
+			err = fmt.Errorf("githubql: tarball download: %w", d.ctx.Err())
+		case errors.Is(context.Cause(d.actx), ErrStalled):
+			err = fmt.Errorf("%w: no data for %s", ErrStalled, d.stall)
+		default:
+			err = fmt.Errorf("githubql: tarball download: %w", err)
+		}
+	}
+	return n, err
+}
+
+// fire runs when the timer expires; a late run for a Read that has since returned does nothing.
+func (d *download) fire() {
+	d.mu.Lock()
+	stalled := d.reading && time.Since(d.since) >= d.stall
+	d.mu.Unlock()
+	if stalled {
+		d.cancel(ErrStalled)
+	}
+}
+
+func (d *download) Close() error {
+	d.mu.Lock()
+	closed := d.closed
+	d.closed = true
+	d.mu.Unlock()
+	if closed {
+		return nil
+	}
+	d.timer.Stop()
+	err := d.body.Close()
+	d.cancel(nil)
+	return err
+}

@@ -1,0 +1,208 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubestats/kubestats/store"
+	"github.com/kubestats/kubestats/views"
+)
+
+// visibleRepository loads the repository named in the path; a tombstoned one exists only for superusers.
+func (h *Handlers) visibleRepository(c echo.Context) (store.Repository, error) {
+	r, err := h.store.GetRepositoryByName(c.Request().Context(), c.Param("owner"), c.Param("name"))
+	if err != nil {
+		return r, err
+	}
+	if u := currentUser(c); r.DeletedAt != nil && (u == nil || !u.IsSuperuser) {
+		return r, echo.NewHTTPError(http.StatusNotFound)
+	}
+	return r, nil
+}
+
+// canSync: any logged-in user may sync a repository; one an admin blocked, tombstoned or has
+// not approved yet is an admin's business.
+func canSync(u *store.User, r store.Repository) bool {
+	if u == nil {
+		return false
+	}
+	switch r.Status() {
+	case store.RepoBlocked, store.RepoDeleted, store.RepoPendingApproval:
+		return u.IsSuperuser
+	}
+	return true
+}
+
+func (h *Handlers) syncPanel(c echo.Context, r store.Repository) views.SyncPanel {
+	return views.SyncPanel{
+		Repo: r, CanSync: canSync(currentUser(c), r), Now: time.Now().UTC(), CSRF: csrfToken(c),
+		Polling: r.SyncStatus == "syncing" || h.jobs.SyncQueued(r.ID),
+	}
+}
+
+// showSyncPanel answers the panel's polling; the answer that finds the sync over stops it.
+func (h *Handlers) showSyncPanel(c echo.Context) error {
+	r, err := h.visibleRepository(c)
+	if err != nil {
+		return err
+	}
+	if c.Request().Header.Get("HX-Request") != "true" {
+		return c.Redirect(http.StatusSeeOther, "/repositories/"+r.Owner+"/"+r.Name)
+	}
+	p := h.syncPanel(c, r)
+	p.Done = !p.Polling
+	return render(c, http.StatusOK, views.SyncPanelView(p))
+}
+
+// syncRepository queues a sync of one repository now (the sync button).
+func (h *Handlers) syncRepository(c echo.Context) error {
+	ctx := c.Request().Context()
+	r, err := h.visibleRepository(c)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	if !canSync(u, r) {
+		return echo.NewHTTPError(http.StatusForbidden)
+	}
+	var msg string
+	switch err := h.jobs.QueueSync(ctx, r.ID); {
+	case errors.Is(err, store.ErrConflict):
+		msg = "A sync of this repository is already queued or running: this click started nothing."
+	case errors.Is(err, store.ErrNotSyncable):
+		msg = notSyncable(r)
+	case err != nil:
+		return err
+	default:
+		h.log.Info("sync queued by hand", "repo", r.FullName(), "by", u.ID)
+	}
+	if r, err = h.store.GetRepository(ctx, r.ID); err != nil {
+		return err
+	}
+	if c.Request().Header.Get("HX-Request") == "true" {
+		p := h.syncPanel(c, r)
+		p.Message = msg
+		return render(c, http.StatusOK, views.SyncPanelView(p))
+	}
+	if msg == "" {
+		h.addFlash(c, "success", r.FullName()+": sync queued. This page shows its status.")
+	} else {
+		h.addFlash(c, "info", r.FullName()+": "+msg)
+	}
+	return c.Redirect(http.StatusSeeOther, "/repositories/"+r.Owner+"/"+r.Name)
+}
+
+func notSyncable(r store.Repository) string {
+	switch r.Status() {
+	case store.RepoBlocked:
+		return "It is blocked: unblock it to sync."
+	case store.RepoDeleted:
+		return "It is deleted: restore it to sync."
+	case store.RepoPendingApproval:
+		return "It is larger than the size limit: approve the download to sync."
+	case store.RepoGone:
+		return "GitHub no longer has it: there is nothing to download."
+	}
+	if r.HeadOID == "" {
+		return "It has no commits: there is nothing to download."
+	}
+	return "It cannot be synced now."
+}
+
+func (h *Handlers) listRepoResources(c echo.Context) error {
+	ctx := c.Request().Context()
+	r, err := h.visibleRepository(c)
+	if err != nil {
+		return err
+	}
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	f := store.ResourceFilter{Kind: c.QueryParam("kind"), Namespace: c.QueryParam("namespace"), Page: max(page, 1), PerPage: 100}
+	res, err := h.store.ListResources(ctx, r.ID, f)
+	if err != nil {
+		return err
+	}
+	v := views.RepoResources{Repo: r, Filter: f, Page: res}
+	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "resource-results" {
+		return render(c, http.StatusOK, views.RepoResourceResults(v))
+	}
+	if v.Kinds, v.Namespaces, err = h.store.ResourceFacets(ctx, r.ID); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.RepoResourcesPage(h.layout(c, r.FullName()+" resources", "repositories"), v))
+}
+
+func (h *Handlers) showRepoResource(c echo.Context) error {
+	r, err := h.visibleRepository(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	res, content, err := h.store.ResourceContent(c.Request().Context(), r.ID, id)
+	if err != nil {
+		return err
+	}
+	// The body is canonical JSON; YAML is what people wrote and read.
+	y, err := yaml.JSONToYAML(content)
+	if err != nil {
+		y = content
+	}
+	v := views.RepoResource{Repo: r, Resource: res, YAML: string(y)}
+	return render(c, http.StatusOK, views.RepoResourcePage(h.layout(c, res.Kind+" "+res.Name, "repositories"), v))
+}
+
+func (h *Handlers) listRepoEvents(c echo.Context) error {
+	ctx := c.Request().Context()
+	r, err := h.visibleRepository(c)
+	if err != nil {
+		return err
+	}
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	f := store.EventFilter{Type: c.QueryParam("type"), Page: max(page, 1), PerPage: 50}
+	res, err := h.store.ListEvents(ctx, r.ID, f)
+	if err != nil {
+		return err
+	}
+	v := views.RepoEvents{Repo: r, Filter: f, Page: res}
+	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "event-results" {
+		return render(c, http.StatusOK, views.RepoEventResults(v))
+	}
+	now := time.Now().UTC()
+	if v.Days, err = h.store.EventDays(ctx, r.ID, now.AddDate(-1, 0, 0)); err != nil {
+		return err
+	}
+	v.Chart = eventChart(v.Days)
+	l := h.layout(c, r.FullName()+" events", "repositories")
+	l.Charts = len(v.Days) > 1
+	return render(c, http.StatusOK, views.RepoEventsPage(l, v))
+}
+
+// eventChart spreads the days with events over every day between the first and the last,
+// so that quiet days read as zero rather than as a line drawn across them.
+func eventChart(days []store.EventDay) views.EventChart {
+	var ch views.EventChart
+	if len(days) == 0 {
+		return ch
+	}
+	i := 0
+	for d := days[0].Day; !d.After(days[len(days)-1].Day); d = d.AddDate(0, 0, 1) {
+		var e store.EventDay
+		if i < len(days) && days[i].Day.Equal(d) {
+			e = days[i]
+			i++
+		}
+		ch.X = append(ch.X, d.Unix())
+		ch.Created = append(ch.Created, e.Created)
+		ch.Modified = append(ch.Modified, e.Modified)
+		ch.Moved = append(ch.Moved, e.Moved)
+		ch.Deleted = append(ch.Deleted, e.Deleted)
+	}
+	return ch
+}
