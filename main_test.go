@@ -313,9 +313,20 @@ func TestBrowserLoginDashboardLogout(t *testing.T) {
 		}
 		t.Skip("chromium not installed: browser test skipped (it is required under CI=true)")
 	}
-	base, _ := startServer(t, map[string]string{
+	// One repository, discovered before the server starts, that the sync button will download.
+	repo := githubtest.GenerateRepos(1, "k8s-at-home", time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), 3)[0]
+	repo.IsFork = false
+	gh := githubtest.New(t, githubtest.WithRepos(repo))
+	env := map[string]string{
 		"KUBESTATS_DB": filepath.Join(t.TempDir(), "k.db"), "KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "browser pw 123",
-	})
+		"GITHUB_TOKEN": gh.Token(), "KUBESTATS_GITHUB_GRAPHQL_URL": gh.GraphQLURL(), "KUBESTATS_GITHUB_API_URL": gh.APIURL(),
+		"KUBESTATS_TOPICS": "k8s-at-home", "KUBESTATS_DISCOVER_INTERVAL": "24h", "KUBESTATS_REFRESH_INTERVAL": "24h", "KUBESTATS_SYNC_INTERVAL": "24h",
+	}
+	if err := run(context.Background(), []string{"run", "discover"}, envFunc(env), nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	gh.SetDelay(300 * time.Millisecond) // a sync long enough to be seen in progress
+	base, _ := startServer(t, env)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -377,6 +388,22 @@ func TestBrowserLoginDashboardLogout(t *testing.T) {
 	// app.js labels the theme button: proof that our script ran under the CSP.
 	if theme := text(`[data-theme-toggle]`); !strings.HasPrefix(theme, "Theme: ") {
 		t.Errorf("theme button %q: app.js did not run", theme)
+	}
+	// The sync button: htmx posts, the panel polls itself and ends with the counts, no reload.
+	step("open repository", chromedp.Navigate(base+"/repositories/"+repo.Owner+"/"+repo.Name),
+		chromedp.WaitVisible(css(`[data-testid="sync-button"]`)))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.kubestatsMarker = 7")); err != nil {
+		t.Fatal(err)
+	}
+	step("sync", chromedp.Click(css(`[data-testid="sync-button"]`)), chromedp.WaitVisible(css(`[data-testid="sync-done"]`)))
+	if marker, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.kubestatsMarker || 0")); err != nil || marker != 7 {
+		t.Errorf("the page reloaded during the sync (marker %d, %v)", marker, err)
+	}
+	if st := text(`[data-testid="sync-status"]`); st != "success" {
+		t.Errorf("sync status %q, want success", st)
+	}
+	if n := text(`[data-testid="count-objects"]`); n == "" || n == "0" {
+		t.Errorf("objects after sync %q", n)
 	}
 	step("log out",
 		chromedp.Click(css(`[data-testid="user-menu"]`)),
