@@ -174,10 +174,9 @@ func meterFrom(ctx context.Context) *Meter {
 // callInfo is what the transport saw of one HTTP exchange: githubv4 hides status,
 // headers and the type of GraphQL errors, and the retry decisions need all three.
 type callInfo struct {
-	status     int
-	header     http.Header
-	errs       []gqlError
-	rateLimits bool
+	status int
+	header http.Header
+	errs   []gqlError
 }
 
 type gqlError struct {

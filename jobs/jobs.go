@@ -249,6 +249,9 @@ func (r *Runner) Schedule(opts ...gocron.SchedulerOption) (gocron.Scheduler, err
 		}
 		j, err := s.NewJob(gocron.DurationJob(r.interval(name)),
 			gocron.NewTask(func(ctx context.Context) {
+				if name == JobSync && !r.syncDue(ctx) {
+					return // a minute with nothing to sync is not worth a job_runs row (1,440 a day)
+				}
 				if _, err := r.Run(ctx, name, "schedule"); errors.Is(err, ErrAlreadyRunning) {
 					r.log.Info("job skipped: already running", "job", name)
 				}

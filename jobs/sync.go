@@ -107,6 +107,13 @@ func (r *Runner) Sync(ctx context.Context) (Counts, error) {
 	return counts, nil
 }
 
+// syncDue reports whether any repository is due for sync; on a database error it says yes, so
+// that the pass runs and records the error.
+func (r *Runner) syncDue(ctx context.Context) bool {
+	due, err := r.store.DueForSync(ctx, 1)
+	return err != nil || len(due) > 0
+}
+
 // QueueSync makes a repository due now and starts its sync in the background (the sync
 // button). ErrConflict when it is syncing or already queued: two clicks never sync twice.
 func (r *Runner) QueueSync(ctx context.Context, id int64) error {

@@ -523,3 +523,33 @@ func TestSyncNeverDownloadsBlockedOrUnapproved(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestScheduledSyncRunsWhenDueAndSkipsIdleTicks(t *testing.T) {
+	repo := generate(1, "k8s-at-home", 21)[0]
+	repo.Files, repo.DiskUsageKB = homeOps(), 100
+	p := newPipeline(t, jobs.Config{SyncInterval: 50 * time.Millisecond, SyncConcurrency: 1}, repo)
+	p.run(t, jobs.JobDiscover)
+	sched, err := p.runner.Schedule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sched.Shutdown()
+	ctx := context.Background()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r, _ := p.store.GetRepositoryByName(ctx, repo.Owner, repo.Name)
+		if r.SyncStatus == "success" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduled sync did not sync the due repository: %s %s", r.SyncStatus, r.SyncError)
+		}
+	}
+	time.Sleep(400 * time.Millisecond) // several idle ticks
+	runs, err := p.store.ListJobRuns(ctx, jobs.JobSync, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 {
+		t.Fatalf("%d sync runs recorded, want 1: ticks with nothing due are not runs", len(runs))
+	}
+}
