@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -549,5 +550,57 @@ func TestScanCommand(t *testing.T) {
 	}
 	if err := run(ctx, []string{"scan"}, envFunc(nil), nil, io.Discard, io.Discard); err == nil {
 		t.Fatal("scan without a directory succeeded")
+	}
+}
+
+// BenchmarkSyncBinary500 is the end-to-end sync figure of the product itself: the real binary,
+// built here, discovers and syncs 500 generated repositories (about 70,000 objects) from the fake
+// GitHub in this process, as `kubestats run discover` and `kubestats run sync`. It reports the
+// sync's wall time and the child process's peak RSS, then checks that a second pass downloads nothing.
+func BenchmarkSyncBinary500(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "kubestats")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	repos := githubtest.GenerateRepos(500, "k8s-at-home", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), 5)
+	for i := range repos {
+		repos[i].IsFork, repos[i].DiskUsageKB = false, 1000
+		repos[i].Files = githubtest.GitOpsTree(i, 30)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		gh := githubtest.New(b, githubtest.WithRepos(repos...))
+		env := []string{"KUBESTATS_DB=" + filepath.Join(b.TempDir(), "k.db"), "GITHUB_TOKEN=" + gh.Token(),
+			"KUBESTATS_GITHUB_GRAPHQL_URL=" + gh.GraphQLURL(), "KUBESTATS_GITHUB_API_URL=" + gh.APIURL(),
+			"KUBESTATS_TOPICS=k8s-at-home", "KUBESTATS_LOG_LEVEL=warn"}
+		cli := func(job string) (string, *syscall.Rusage, time.Duration) {
+			cmd := exec.Command(bin, "run", job)
+			cmd.Env = env
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				b.Fatalf("run %s: %v\n%s", job, err, out)
+			}
+			ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			return string(out), ru, time.Since(start)
+		}
+		cli("discover")
+		b.StartTimer()
+		out, ru, took := cli("sync")
+		b.StopTimer()
+		if !strings.Contains(out, "synced=500") {
+			b.Fatalf("sync: %s", out)
+		}
+		downloads := gh.Stats().Tarball
+		again, _, _ := cli("sync")
+		if !strings.Contains(again, "due=0") || gh.Stats().Tarball != downloads {
+			b.Fatalf("second pass downloaded: %s", again)
+		}
+		if ru != nil {
+			b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB") // Linux reports KiB
+		}
+		b.ReportMetric(took.Seconds(), "sync-s")
+		b.ReportMetric(0, "second-pass-downloads")
+		b.StartTimer()
 	}
 }

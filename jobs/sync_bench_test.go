@@ -12,79 +12,6 @@ import (
 	"github.com/kubestats/kubestats/jobs"
 )
 
-// gitopsTree is a realistic home-ops tree: apps with an app-template release through an
-// OCIRepository, a classic chart, a Deployment, kustomizations, secrets and the Flux plumbing.
-func gitopsTree(seed, apps int) map[string]string {
-	files := map[string]string{
-		"README.md":              "# home-ops\n",
-		".github/renovate.json5": "{}\n",
-		"kubernetes/flux/repositories/bitnami.yaml":  "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: bitnami\n  namespace: flux-system\nspec:\n  type: oci\n  url: oci://registry-1.docker.io/bitnamicharts\n",
-		"kubernetes/flux/repositories/jetstack.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: jetstack\n  namespace: flux-system\nspec:\n  url: https://charts.jetstack.io\n",
-	}
-	for a := range apps {
-		app := fmt.Sprintf("app%02d", a)
-		ns := []string{"media", "default", "home", "observability", "network"}[(seed+a)%5]
-		dir := "kubernetes/apps/" + ns + "/" + app
-		files[dir+"/ks.yaml"] = fmt.Sprintf("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: %s\n  namespace: flux-system\nspec:\n  path: ./%s/app\n  targetNamespace: %s\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  interval: 30m\n", app, dir, ns)
-		files[dir+"/app/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./helmrelease.yaml\n  - ./ocirepository.yaml\n"
-		files[dir+"/app/ocirepository.yaml"] = fmt.Sprintf("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: %s\nspec:\n  interval: 15m\n  url: oci://ghcr.io/bjw-s-labs/helm/app-template\n  ref:\n    tag: 4.%d.0\n", app, (seed+a)%5)
-		files[dir+"/app/helmrelease.yaml"] = fmt.Sprintf(`apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: %[1]s
-spec:
-  interval: 1h
-  chartRef:
-    kind: OCIRepository
-    name: %[1]s
-  values:
-    controllers:
-      %[1]s:
-        annotations:
-          reloader.stakater.com/auto: "true"
-        containers:
-          app:
-            image:
-              repository: ghcr.io/home-operations/%[1]s
-              tag: 1.%[2]d.%[3]d@sha256:%064[2]x
-            env:
-              TZ: Europe/Berlin
-              API_KEY: ${SECRET_API_KEY}
-            resources:
-              requests:
-                cpu: 10m
-              limits:
-                memory: 512Mi
-    service:
-      app:
-        controller: %[1]s
-        ports:
-          http:
-            port: 80
-    ingress:
-      app:
-        className: internal
-        hosts:
-          - host: "%[1]s.${SECRET_DOMAIN}"
-            paths:
-              - path: /
-                service:
-                  identifier: app
-                  port: http
-    persistence:
-      config:
-        existingClaim: %[1]s
-`, app, seed%50, a)
-		if a%4 == 0 {
-			files[dir+"/app/secret.sops.yaml"] = fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s-secret\nstringData:\n  token: ENC[AES256_GCM,data:%d,iv:x,tag:y,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:z,type:str]\n", app, seed)
-		}
-		if a%5 == 0 {
-			files[dir+"/app/deployment.yaml"] = fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s-worker\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: %s\n  template:\n    metadata:\n      labels:\n        app: %s\n    spec:\n      initContainers:\n        - name: init\n          image: busybox:1.37\n      containers:\n        - name: worker\n          image: docker.io/library/redis:7.%d\n", app, app, app, a%4)
-		}
-	}
-	return files
-}
-
 func peakRSSMiB() float64 {
 	st, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -105,7 +32,7 @@ func peakRSSMiB() float64 {
 func BenchmarkSync500(b *testing.B) {
 	repos := generate(500, "k8s-at-home", 11)
 	for i := range repos {
-		repos[i].Files = gitopsTree(i, 30)
+		repos[i].Files = githubtest.GitOpsTree(i, 30)
 		repos[i].DiskUsageKB = 1000
 	}
 	for b.Loop() {
