@@ -152,6 +152,7 @@ type config struct {
 	SyncInterval     time.Duration
 	SyncConcurrency  int
 	MaxFileBytes     int64
+	Public           bool
 }
 
 // setting binds one environment variable and one flag to a config field.
@@ -310,6 +311,9 @@ func serveSettings() []setting {
 			apply: durationSetting(func(c *config) *time.Duration { return &c.SessionIdle })},
 		{envs: []string{"KUBESTATS_SESSION_LIFETIME"}, flag: "session-lifetime", def: "720h", usage: "a login ends at the latest this long after it began",
 			apply: durationSetting(func(c *config) *time.Duration { return &c.SessionLifetime })},
+		{envs: []string{"KUBESTATS_PUBLIC"}, flag: "public", def: "false", kind: "bool",
+			usage: "let anonymous visitors read every read-only view; actions and administration still need a login",
+			apply: boolSetting(func(c *config) *bool { return &c.Public })},
 		{envs: []string{"KUBESTATS_TRUST_PROXY"}, flag: "trust-proxy", def: "false", kind: "bool",
 			usage: "behind a reverse proxy on a private network: take client IP and scheme from X-Forwarded-For/-Proto",
 			apply: boolSetting(func(c *config) *bool { return &c.TrustProxy })},
@@ -471,7 +475,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	runner := newRunner(st, gh, c, log)
 	h, err := handlers.New(st, handlers.Config{
 		Version: buildVersion(), SecretKey: secret, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionLifetime,
-		TrustProxy: c.TrustProxy, GitHubTokenSet: c.GitHubToken != "", Static: static, Topics: c.Topics,
+		TrustProxy: c.TrustProxy, GitHubTokenSet: c.GitHubToken != "", Public: c.Public, Static: static, Topics: c.Topics,
 	}, runner, gh, log)
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ func (h *Handlers) showDashboard(c echo.Context) error {
 		Repositories: repos, LastRuns: runs,
 		Users: counts.Total, ActiveUsers: counts.Active, DBSize: size, DBPath: h.store.Path(),
 		SchemaVersion: version, Version: h.cfg.Version, GitHubToken: h.cfg.GitHubTokenSet,
-		StartedAt: h.cfg.StartedAt.UTC().Format("2006-01-02 15:04 UTC"),
+		StartedAt: h.cfg.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), Operator: currentUser(c) != nil,
 	}
 	return render(c, http.StatusOK, views.DashboardPage(h.layout(c, "Dashboard", "dashboard"), d))
 }

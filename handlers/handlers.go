@@ -34,10 +34,12 @@ type Config struct {
 	// X-Forwarded-Proto, when those come from a loopback or private address.
 	TrustProxy     bool
 	GitHubTokenSet bool
-	Topics         []string
-	Static         fs.FS // the embedded static/ directory
-	Now            func() time.Time
-	StartedAt      time.Time
+	// Public lets anonymous visitors read every read-only view; actions and admin stay behind login.
+	Public    bool
+	Topics    []string
+	Static    fs.FS // the embedded static/ directory
+	Now       func() time.Time
+	StartedAt time.Time
 }
 
 // JobRunner is what the handlers need of the job runner.

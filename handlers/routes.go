@@ -84,14 +84,22 @@ func (h *Handlers) Echo() *echo.Echo {
 	// Per-route guards rather than prefix groups: a group on "" would catch every
 	// unknown path too and answer "log in" where "not found" is the truth.
 	user := []echo.MiddlewareFunc{h.requireLogin}
-	e.GET("/", h.showDashboard, user...)
-	e.GET("/repositories", h.listRepositories, user...)
-	e.GET("/repositories/:owner/:name", h.showRepository, user...)
-	e.GET("/repositories/:owner/:name/sync", h.showSyncPanel, user...)
+	// read guards the read-only views: login, unless the site is public.
+	read := user
+	if h.cfg.Public {
+		read = nil
+	}
+	e.GET("/", h.showDashboard, read...)
+	e.GET("/repositories", h.listRepositories, read...)
+	e.GET("/repositories/:owner/:name", h.showRepository, read...)
+	e.GET("/repositories/:owner/:name/sync", h.showSyncPanel, read...)
 	e.POST("/repositories/:owner/:name/sync", h.syncRepository, user...)
-	e.GET("/repositories/:owner/:name/resources", h.listRepoResources, user...)
-	e.GET("/repositories/:owner/:name/resources/:id", h.showRepoResource, user...)
-	e.GET("/repositories/:owner/:name/events", h.listRepoEvents, user...)
+	e.GET("/repositories/:owner/:name/resources", h.listRepoResources, read...)
+	e.GET("/repositories/:owner/:name/resources/:id", h.showRepoResource, read...)
+	e.GET("/repositories/:owner/:name/events", h.listRepoEvents, read...)
+	h.registerCharts(e, read)
+	h.registerImages(e, read)
+	h.registerDeprecations(e, read)
 	e.GET("/account", h.showAccount, user...)
 	e.POST("/account", h.updateAccount, user...)
 	e.POST("/account/password", h.changePassword, user...)

@@ -238,3 +238,35 @@ func TestSyncButtonTwiceQueuesOnce(t *testing.T) {
 		t.Fatalf("tarball downloads %d, want 1", n)
 	}
 }
+
+func TestPublicModeOpensReadOnlyViewsOnly(t *testing.T) {
+	e := newEnv(t, func(c *handlers.Config) { c.Public = true }).withUsers()
+	e.withSyncRepo()
+	anon := e.client()
+	for _, path := range []string{"/", "/repositories", "/repositories/owner1/home-ops", "/repositories/owner1/home-ops/resources",
+		"/repositories/owner1/home-ops/events"} {
+		if r := anon.get(path); r.StatusCode != http.StatusOK {
+			t.Errorf("public %s: status %d, want 200", path, r.StatusCode)
+		}
+	}
+	d := anon.get("/").doc(t)
+	if d.Find(`[data-testid="stat-users"]`).Length() != 0 || d.Find(`[data-testid="run-row"]`).Length() != 0 {
+		t.Error("the public dashboard shows operator figures to anonymous visitors")
+	}
+	if d := anon.get("/repositories/owner1/home-ops").doc(t); d.Find(`[data-testid="sync-button"]`).Length() != 0 {
+		t.Error("anonymous visitors are offered the sync button")
+	}
+	for _, path := range []string{"/account", "/jobs", "/users"} {
+		if r := anon.get(path); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("public %s: status %d, want a redirect to login", path, r.StatusCode)
+		}
+	}
+	if r := anon.post("/repositories/owner1/home-ops/sync", nil); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Errorf("public anonymous sync: status %d location %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	// Off by default: the same pages need a login.
+	closed := newEnv(t).client()
+	if r := closed.get("/repositories"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("default mode /repositories: status %d, want a redirect to login", r.StatusCode)
+	}
+}
