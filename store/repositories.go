@@ -656,33 +656,35 @@ type Facet struct {
 
 // RepositoryFacets returns the most common languages and topics, for filter menus.
 func (s *Store) RepositoryFacets(ctx context.Context, limit int) (languages, topics []Facet, err error) {
-	q := func(query string) ([]Facet, error) {
-		rows, err := s.r.QueryContext(ctx, query, limit)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []Facet
-		for rows.Next() {
-			var f Facet
-			if err := rows.Scan(&f.Value, &f.Count); err != nil {
-				return nil, err
-			}
-			out = append(out, f)
-		}
-		return out, rows.Err()
-	}
-	languages, err = q(`SELECT language, count(*) AS n FROM repositories WHERE deleted_at IS NULL AND language <> ''
-		GROUP BY language ORDER BY n DESC, language LIMIT ?`)
+	languages, err = s.facets(ctx, `SELECT language, count(*) AS n FROM repositories WHERE deleted_at IS NULL AND language <> ''
+		GROUP BY language ORDER BY n DESC, language LIMIT ?`, limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: language facets: %w", err)
 	}
-	topics, err = q(`SELECT t.value, count(*) AS n FROM repositories r, json_each(r.topics) t WHERE r.deleted_at IS NULL
-		GROUP BY t.value ORDER BY n DESC, t.value LIMIT ?`)
+	topics, err = s.facets(ctx, `SELECT t.value, count(*) AS n FROM repositories r, json_each(r.topics) t WHERE r.deleted_at IS NULL
+		GROUP BY t.value ORDER BY n DESC, t.value LIMIT ?`, limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: topic facets: %w", err)
 	}
 	return languages, topics, nil
+}
+
+// facets runs a query whose rows are (value, count).
+func (s *Store) facets(ctx context.Context, query string, args ...any) ([]Facet, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Facet
+	for rows.Next() {
+		var f Facet
+		if err := rows.Scan(&f.Value, &f.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // RepositoryCounts counts repositories by Status, for the dashboard and jobs page.

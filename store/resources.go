@@ -89,28 +89,12 @@ func (s *Store) ListResources(ctx context.Context, repoID int64, f ResourceFilte
 
 // ResourceFacets counts a repository's resources by kind and by namespace, for filter menus.
 func (s *Store) ResourceFacets(ctx context.Context, repoID int64) (kinds, namespaces []Facet, err error) {
-	q := func(col string) ([]Facet, error) {
-		// col is one of two literals below, never input.
-		rows, err := s.r.QueryContext(ctx, "SELECT "+col+", count(*) AS n FROM resources WHERE repository_id = ? GROUP BY "+col+
-			" ORDER BY n DESC, "+col, repoID)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []Facet
-		for rows.Next() {
-			var f Facet
-			if err := rows.Scan(&f.Value, &f.Count); err != nil {
-				return nil, err
-			}
-			out = append(out, f)
-		}
-		return out, rows.Err()
-	}
-	if kinds, err = q("kind"); err != nil {
+	if kinds, err = s.facets(ctx, `SELECT kind, count(*) AS n FROM resources WHERE repository_id = ?
+		GROUP BY kind ORDER BY n DESC, kind`, repoID); err != nil {
 		return nil, nil, fmt.Errorf("store: resource kinds: %w", err)
 	}
-	if namespaces, err = q("namespace"); err != nil {
+	if namespaces, err = s.facets(ctx, `SELECT namespace, count(*) AS n FROM resources WHERE repository_id = ?
+		GROUP BY namespace ORDER BY n DESC, namespace`, repoID); err != nil {
 		return nil, nil, fmt.Errorf("store: resource namespaces: %w", err)
 	}
 	return kinds, namespaces, nil

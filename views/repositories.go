@@ -39,29 +39,10 @@ func (v RepoList) query() url.Values {
 }
 
 // URL is the page's URL with some parameters changed ("" removes one).
-func (v RepoList) URL(kv ...string) string {
-	q := v.query()
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			q.Del(kv[i])
-		} else {
-			q.Set(kv[i], kv[i+1])
-		}
-	}
-	if len(q) == 0 {
-		return "/repositories"
-	}
-	return "/repositories?" + q.Encode()
-}
+func (v RepoList) URL(kv ...string) string { return withParams("/repositories", v.query(), kv) }
 
 // Pages is the number of pages.
-func (v RepoList) Pages() int {
-	per := v.Filter.PerPage
-	if per <= 0 {
-		per = 50
-	}
-	return max(1, (v.Page.Total+per-1)/per)
-}
+func (v RepoList) Pages() int { return pages(v.Page.Total, v.Filter.PerPage) }
 
 // Filtered reports whether any filter narrows the list.
 func (v RepoList) Filtered() bool {
