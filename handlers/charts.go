@@ -1,6 +1,200 @@
 package handlers
 
-import "github.com/labstack/echo/v4"
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kubestats/kubestats/store"
+	"github.com/kubestats/kubestats/views"
+)
+
+// Chart figures aggregate every repository's scan (a popular chart's values alone are
+// thousands of JSON documents to walk), yet change only when a sync lands. They are cached
+// for a short while so that page views cost a map lookup; a sync shows up within chartsTTL.
+const (
+	chartsTTL        = 2 * time.Minute
+	chartsCacheItems = 512
+)
 
 // registerCharts mounts the charts views; read guards them (login unless the site is public).
-func (h *Handlers) registerCharts(e *echo.Echo, read []echo.MiddlewareFunc) {}
+func (h *Handlers) registerCharts(e *echo.Echo, read []echo.MiddlewareFunc) {
+	ch := &chartHandlers{
+		h:      h,
+		lists:  newTTLCache[store.ChartListPage](chartsTTL, chartsCacheItems, h.cfg.Now),
+		charts: newTTLCache[views.ChartDetail](chartsTTL, chartsCacheItems, h.cfg.Now),
+		repos:  newTTLCache[store.ChartRepoPage](chartsTTL, chartsCacheItems, h.cfg.Now),
+	}
+	e.GET("/charts", ch.listCharts, read...)
+	e.GET("/charts/:name", ch.showChart, read...)
+}
+
+// chartHandlers serves the charts views with their caches; it lives as long as the router.
+type chartHandlers struct {
+	h      *Handlers
+	lists  *ttlCache[store.ChartListPage]
+	charts *ttlCache[views.ChartDetail] // everything but the page of repositories
+	repos  *ttlCache[store.ChartRepoPage]
+}
+
+func (ch *chartHandlers) listCharts(c echo.Context) error {
+	ctx := c.Request().Context()
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	f := store.ChartFilter{Q: c.QueryParam("q"), Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50}
+	if _, ok := store.ChartSorts[f.Sort]; !ok {
+		f.Sort = ""
+	}
+	key := f.Q + "\x00" + f.Sort + "\x00" + strconv.Itoa(f.Page)
+	res, err := ch.lists.get(ctx, key, func(ctx context.Context) (store.ChartListPage, error) {
+		return ch.h.store.ListCharts(ctx, f, 3)
+	})
+	if err != nil {
+		return err
+	}
+	v := views.ChartsList{Filter: f, Page: res}
+	// htmx swaps only the results; the search box keeps what the user is typing.
+	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "chart-results" {
+		return render(c, http.StatusOK, views.ChartsResults(v))
+	}
+	return render(c, http.StatusOK, views.ChartsPage(ch.h.layout(c, "Helm charts", "charts"), v))
+}
+
+func (ch *chartHandlers) showChart(c echo.Context) error {
+	ctx := c.Request().Context()
+	name, err := url.PathUnescape(c.Param("name"))
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	v, err := ch.charts.get(ctx, name, func(ctx context.Context) (views.ChartDetail, error) {
+		return ch.chartDetail(ctx, name)
+	})
+	if err != nil {
+		return err
+	}
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	v.Filter = store.ChartRepoFilter{Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50}
+	if !slices.Contains(store.ChartRepoSorts, v.Filter.Sort) {
+		v.Filter.Sort = ""
+	}
+	key := name + "\x00" + v.Filter.Sort + "\x00" + strconv.Itoa(v.Filter.Page)
+	v.Repos, err = ch.repos.get(ctx, key, func(ctx context.Context) (store.ChartRepoPage, error) {
+		return ch.h.store.ChartRepos(ctx, name, v.Filter, v.Overview.VersionList)
+	})
+	if err != nil {
+		return err
+	}
+	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "chart-repos" {
+		return render(c, http.StatusOK, views.ChartReposView(v))
+	}
+	l := ch.h.layout(c, name+" · Helm charts", "charts")
+	l.Charts = len(v.Adoption.X) > 1
+	return render(c, http.StatusOK, views.ChartPage(l, v))
+}
+
+// chartDetail gathers a chart's figures that do not depend on the request.
+func (ch *chartHandlers) chartDetail(ctx context.Context, name string) (views.ChartDetail, error) {
+	s := ch.h.store
+	var v views.ChartDetail
+	var err error
+	if v.Overview, err = s.GetChart(ctx, name); err != nil {
+		return v, err
+	}
+	if v.Months, v.Unknown, err = s.ChartAdoption(ctx, name); err != nil {
+		return v, err
+	}
+	for _, m := range v.Months {
+		v.Adoption.X = append(v.Adoption.X, m.Month.Unix())
+		v.Adoption.Repos = append(v.Adoption.Repos, m.Total)
+	}
+	if v.Keys, err = s.ChartValuesKeys(ctx, name, 50); err != nil {
+		return v, err
+	}
+	v.Example = views.ChartValuesExample(v.Keys, 25)
+	if v.Also, err = s.ChartsAlsoUsed(ctx, name, 15); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+// ttlCache keeps values for a while, computes each missing key once however many requests
+// ask for it at the same time, and holds at most max entries. Errors are not cached.
+type ttlCache[V any] struct {
+	ttl time.Duration
+	max int
+	now func() time.Time
+
+	mu       sync.Mutex
+	entries  map[string]ttlEntry[V]
+	inflight map[string]*ttlCall[V]
+}
+
+type ttlEntry[V any] struct {
+	v   V
+	exp time.Time
+}
+
+type ttlCall[V any] struct {
+	done chan struct{}
+	v    V
+	err  error
+}
+
+func newTTLCache[V any](ttl time.Duration, max int, now func() time.Time) *ttlCache[V] {
+	if now == nil {
+		now = time.Now
+	}
+	return &ttlCache[V]{ttl: ttl, max: max, now: now, entries: map[string]ttlEntry[V]{}, inflight: map[string]*ttlCall[V]{}}
+}
+
+func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
+	c.mu.Lock()
+	if e, ok := c.entries[key]; ok && c.now().Before(e.exp) {
+		c.mu.Unlock()
+		return e.v, nil
+	}
+	if call, ok := c.inflight[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.v, call.err
+		case <-ctx.Done():
+			var zero V
+			return zero, ctx.Err()
+		}
+	}
+	call := &ttlCall[V]{done: make(chan struct{})}
+	c.inflight[key] = call
+	c.mu.Unlock()
+
+	// The first caller's request may be cancelled while others wait: load without its deadline.
+	call.v, call.err = load(context.WithoutCancel(ctx))
+	close(call.done)
+
+	c.mu.Lock()
+	delete(c.inflight, key)
+	if call.err == nil {
+		if len(c.entries) >= c.max {
+			now := c.now()
+			for k, e := range c.entries {
+				if !now.Before(e.exp) {
+					delete(c.entries, k)
+				}
+			}
+			for k := range c.entries { // still full: drop arbitrary entries
+				if len(c.entries) < c.max {
+					break
+				}
+				delete(c.entries, k)
+			}
+		}
+		c.entries[key] = ttlEntry[V]{v: call.v, exp: c.now().Add(c.ttl)}
+	}
+	c.mu.Unlock()
+	return call.v, call.err
+}

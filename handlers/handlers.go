@@ -157,6 +157,7 @@ func (h *Handlers) layout(c echo.Context, title, active string) views.Layout {
 		Version:      h.cfg.Version,
 		AssetVersion: h.assetVersion,
 		Flashes:      h.popFlashes(c),
+		Public:       h.cfg.Public,
 	}
 	l.CSRF = csrfToken(c)
 	return l

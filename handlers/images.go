@@ -1,6 +1,102 @@
 package handlers
 
-import "github.com/labstack/echo/v4"
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kubestats/kubestats/store"
+	"github.com/kubestats/kubestats/views"
+)
 
 // registerImages mounts the images views; read guards them (login unless the site is public).
-func (h *Handlers) registerImages(e *echo.Echo, read []echo.MiddlewareFunc) {}
+func (h *Handlers) registerImages(e *echo.Echo, read []echo.MiddlewareFunc) {
+	e.GET("/images", h.listImages, read...)
+	// Image repositories have slashes (library/nginx): the wildcard keeps them all.
+	e.GET("/images/:registry/*", h.showImage, read...)
+}
+
+// tagsShown bounds the tag distribution on the image page.
+const tagsShown = 30
+
+func (h *Handlers) listImages(c echo.Context) error {
+	ctx := c.Request().Context()
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	f := store.ImageFilter{
+		Q: c.QueryParam("q"), Registry: c.QueryParam("registry"), Pinning: c.QueryParam("pinning"),
+		Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50,
+	}
+	if _, ok := store.ImageSorts[f.Sort]; !ok {
+		f.Sort = ""
+	}
+	res, err := h.store.ListImages(ctx, f)
+	if err != nil {
+		return err
+	}
+	v := views.ImageList{Filter: f, Page: res}
+	if res.Total == 0 && !v.Filtered() {
+		if v.Scanned, err = h.store.ScannedRepositoryCount(ctx); err != nil {
+			return err
+		}
+	}
+	// htmx swaps only the results; the filter form stays as the user is typing in it.
+	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "image-results" {
+		return render(c, http.StatusOK, views.ImageResults(v))
+	}
+	if v.Registries, err = h.store.ImageRegistries(ctx, 50); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ImagesPage(h.layout(c, "Images", "images"), v))
+}
+
+// imageParams rebuilds registry and repository from the path. Echo leaves parameters
+// escaped when the request path needed escaping (RawPath set), so unescape them then.
+func imageParams(c echo.Context) (string, string, error) {
+	registry, repository := c.Param("registry"), strings.Trim(c.Param("*"), "/")
+	if c.Request().URL.RawPath != "" {
+		var err1, err2 error
+		registry, err1 = url.PathUnescape(registry)
+		repository, err2 = url.PathUnescape(repository)
+		if err1 != nil || err2 != nil {
+			return "", "", fmt.Errorf("image path %q: %w", c.Request().URL.RawPath, store.ErrNotFound)
+		}
+	}
+	if registry == "" || repository == "" {
+		return "", "", fmt.Errorf("image path %q: %w", c.Request().URL.Path, store.ErrNotFound)
+	}
+	return registry, repository, nil
+}
+
+func (h *Handlers) showImage(c echo.Context) error {
+	ctx := c.Request().Context()
+	registry, repository, err := imageParams(c)
+	if err != nil {
+		return err
+	}
+	img, err := h.store.GetImage(ctx, registry, repository)
+	if err != nil {
+		return err
+	}
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	f := store.ImageUsageFilter{
+		Tag: views.TagFromParam(c.QueryParam("tag")), Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50,
+	}
+	if _, ok := store.ImageUsageSorts[f.Sort]; !ok {
+		f.Sort = ""
+	}
+	v := views.ImageDetail{Image: img, Filter: f, MaxTags: tagsShown}
+	if v.Usages, err = h.store.ListImageUsages(ctx, registry, repository, f); err != nil {
+		return err
+	}
+	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "usage-results" {
+		return render(c, http.StatusOK, views.ImageUsageResults(v))
+	}
+	if v.Tags, err = h.store.ImageTags(ctx, registry, repository, tagsShown); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ImagePage(h.layout(c, img.Name(), "images"), v))
+}

@@ -17,6 +17,7 @@ type Layout struct {
 	Version      string
 	AssetVersion string // cache-busting suffix for unversioned static files
 	Charts       bool   // the page draws uPlot charts
+	Public       bool   // anonymous visitors may read the read-only views
 }
 
 // Flash is a one-time message shown on the next page.

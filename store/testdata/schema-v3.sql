@@ -187,8 +187,9 @@ CREATE TABLE chart_usages (
     values_from      TEXT    NOT NULL DEFAULT '[]', -- JSON array of ConfigMap/Secret names
     chart_values     TEXT -- inline values, redacted, canonical JSON; NULL when none
 );
-CREATE INDEX chart_usages_repository ON chart_usages (repository_id);
-CREATE INDEX chart_usages_chart ON chart_usages (chart, repository_id);
+-- Covering indexes: the charts pages group by chart, "repos that also use" goes by repository.
+CREATE INDEX chart_usages_repository_chart ON chart_usages (repository_id, chart);
+CREATE INDEX chart_usages_chart_cover ON chart_usages (chart, repository_id, version, source_kind, chart_url, source_url);
 
 -- Container images from workload pod specs and Helm values.
 CREATE TABLE image_usages (
@@ -206,7 +207,7 @@ CREATE TABLE image_usages (
     digest        TEXT    NOT NULL
 );
 CREATE INDEX image_usages_repository ON image_usages (repository_id);
-CREATE INDEX image_usages_image ON image_usages (registry, repository, repository_id);
+CREATE INDEX image_usages_image_pins ON image_usages (registry, repository, repository_id, tag, digest); -- covers the images pages
 
 -- Objects whose apiVersion is deprecated or removed (from scan's embedded table).
 CREATE TABLE deprecated_usages (
@@ -223,7 +224,7 @@ CREATE TABLE deprecated_usages (
     replacement   TEXT    NOT NULL
 );
 CREATE INDEX deprecated_usages_repository ON deprecated_usages (repository_id);
-CREATE INDEX deprecated_usages_api ON deprecated_usages (api_version, kind);
+CREATE INDEX deprecated_usages_api_cover ON deprecated_usages (api_version, kind, repository_id, project, removed_in, deprecated_in, replacement, path);
 
 -- Files of the scanned commit that could not be read as manifests ('error') or were not read ('skipped').
 CREATE TABLE scan_errors (
@@ -256,3 +257,5 @@ CREATE TABLE resource_events (
 );
 CREATE INDEX resource_events_repository ON resource_events (repository_id, committed_at DESC);
 CREATE INDEX resource_events_committed_at ON resource_events (committed_at);
+-- An object's history (when a chart's release first appeared in a repository).
+CREATE INDEX resource_events_object ON resource_events (repository_id, kind, namespace, name, type, committed_at);
