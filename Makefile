@@ -8,7 +8,7 @@ KUBESTATS_ADMIN_EMAIL ?= admin@example.org
 KUBESTATS_ADMIN_PASSWORD ?= change-me-now
 export KUBESTATS_DB KUBESTATS_ADMIN_EMAIL KUBESTATS_ADMIN_PASSWORD
 
-.PHONY: help run build generate test lint bench vendor-assets check-generated
+.PHONY: help run build generate test lint bench load-db load vendor-assets check-generated
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -40,6 +40,17 @@ lint: check-generated ## vet, gofmt, templ drift and staticcheck
 
 bench: ## benchmarks, without the race detector
 	go test -run '^$$' -bench . -benchmem ./...
+
+# The load test's database: 5,000 repositories, ~500,000 resources, a year of history (~1 GB, ~17 min).
+LOAD_DB ?= /tmp/kubestats-load.db
+
+load-db: ## generate the load-test database into $(LOAD_DB) through the real store (store/storegen)
+	rm -f $(LOAD_DB) $(LOAD_DB)-wal $(LOAD_DB)-shm
+	KUBESTATS_LOAD_GENERATE=$(LOAD_DB) go test -count=1 -run '^TestGenerateLoadDB$$' -v -timeout 60m ./handlers/
+
+load: ## 32 concurrent connections on every page of $(LOAD_DB) while a sync runs: p50/p99 per page
+	@test -f $(LOAD_DB) || { echo "no $(LOAD_DB): run make load-db first"; exit 1; }
+	KUBESTATS_LOAD_DB=$(LOAD_DB) go test -count=1 -run '^TestLoad$$' -v -timeout 30m ./handlers/
 
 vendor-assets: ## re-download pinned, integrity-checked front-end assets into static/vendor
 	static/vendor.sh
