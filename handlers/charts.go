@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -120,81 +119,4 @@ func (ch *chartHandlers) chartDetail(ctx context.Context, name string) (views.Ch
 		return v, err
 	}
 	return v, nil
-}
-
-// ttlCache keeps values for a while, computes each missing key once however many requests
-// ask for it at the same time, and holds at most max entries. Errors are not cached.
-type ttlCache[V any] struct {
-	ttl time.Duration
-	max int
-	now func() time.Time
-
-	mu       sync.Mutex
-	entries  map[string]ttlEntry[V]
-	inflight map[string]*ttlCall[V]
-}
-
-type ttlEntry[V any] struct {
-	v   V
-	exp time.Time
-}
-
-type ttlCall[V any] struct {
-	done chan struct{}
-	v    V
-	err  error
-}
-
-func newTTLCache[V any](ttl time.Duration, max int, now func() time.Time) *ttlCache[V] {
-	if now == nil {
-		now = time.Now
-	}
-	return &ttlCache[V]{ttl: ttl, max: max, now: now, entries: map[string]ttlEntry[V]{}, inflight: map[string]*ttlCall[V]{}}
-}
-
-func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
-	c.mu.Lock()
-	if e, ok := c.entries[key]; ok && c.now().Before(e.exp) {
-		c.mu.Unlock()
-		return e.v, nil
-	}
-	if call, ok := c.inflight[key]; ok {
-		c.mu.Unlock()
-		select {
-		case <-call.done:
-			return call.v, call.err
-		case <-ctx.Done():
-			var zero V
-			return zero, ctx.Err()
-		}
-	}
-	call := &ttlCall[V]{done: make(chan struct{})}
-	c.inflight[key] = call
-	c.mu.Unlock()
-
-	// The first caller's request may be cancelled while others wait: load without its deadline.
-	call.v, call.err = load(context.WithoutCancel(ctx))
-	close(call.done)
-
-	c.mu.Lock()
-	delete(c.inflight, key)
-	if call.err == nil {
-		if len(c.entries) >= c.max {
-			now := c.now()
-			for k, e := range c.entries {
-				if !now.Before(e.exp) {
-					delete(c.entries, k)
-				}
-			}
-			for k := range c.entries { // still full: drop arbitrary entries
-				if len(c.entries) < c.max {
-					break
-				}
-				delete(c.entries, k)
-			}
-		}
-		c.entries[key] = ttlEntry[V]{v: call.v, exp: c.now().Add(c.ttl)}
-	}
-	c.mu.Unlock()
-	return call.v, call.err
 }

@@ -67,7 +67,12 @@ type Handlers struct {
 	loginByEmail *throttle
 	assetVersion string
 	policy       store.SessionPolicy
+	// repoFacets caches the repositories page's filter menus: counting topics means reading every
+	// repository's topics, and the menus need not change with every sync.
+	repoFacets *ttlCache[repoFacets]
 }
+
+type repoFacets struct{ languages, topics []store.Facet }
 
 // Login throttling: a burst of 5 attempts, then one every 12 s (5 a minute), per client
 // IP and, counting only failures, per account, so guessing is slow from one address and
@@ -108,6 +113,7 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		cookies:      cs,
 		loginByIP:    newThrottle(loginEvery, loginBurst, cfg.Now),
 		loginByEmail: newThrottle(loginEvery, loginBurst, cfg.Now),
+		repoFacets:   newTTLCache[repoFacets](time.Minute, 1, cfg.Now),
 		assetVersion: av,
 		policy:       store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
 	}, nil

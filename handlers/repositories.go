@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -31,9 +32,14 @@ func (h *Handlers) listRepositories(c echo.Context) error {
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "repo-results" {
 		return render(c, http.StatusOK, views.RepoResults(v))
 	}
-	if v.Languages, v.Topics, err = h.store.RepositoryFacets(ctx, 100); err != nil {
+	facets, err := h.repoFacets.get(ctx, "", func(ctx context.Context) (repoFacets, error) {
+		languages, topics, err := h.store.RepositoryFacets(ctx, 100)
+		return repoFacets{languages, topics}, err
+	})
+	if err != nil {
 		return err
 	}
+	v.Languages, v.Topics = facets.languages, facets.topics
 	return render(c, http.StatusOK, views.RepositoriesPage(h.layout(c, "Repositories", "repositories"), v))
 }
 

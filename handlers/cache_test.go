@@ -1,0 +1,75 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestTTLCache(t *testing.T) {
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	c := newTTLCache[int](time.Minute, 2, clock)
+	ctx := context.Background()
+	var loads atomic.Int32
+	load := func(v int) func(context.Context) (int, error) {
+		return func(context.Context) (int, error) { loads.Add(1); return v, nil }
+	}
+
+	if v, _ := c.get(ctx, "a", load(1)); v != 1 {
+		t.Fatalf("got %d, want 1", v)
+	}
+	if v, _ := c.get(ctx, "a", load(2)); v != 1 || loads.Load() != 1 {
+		t.Fatalf("within the TTL: got %d after %d loads, want the cached 1 after 1 load", v, loads.Load())
+	}
+	advance(time.Minute)
+	if v, _ := c.get(ctx, "a", load(3)); v != 3 {
+		t.Fatalf("after the TTL: got %d, want a fresh 3", v)
+	}
+
+	// Errors are not cached.
+	boom := errors.New("boom")
+	if _, err := c.get(ctx, "e", func(context.Context) (int, error) { return 0, boom }); !errors.Is(err, boom) {
+		t.Fatalf("got %v, want boom", err)
+	}
+	if v, err := c.get(ctx, "e", load(4)); err != nil || v != 4 {
+		t.Fatalf("after an error: got %d %v, want a fresh 4", v, err)
+	}
+
+	// Concurrent callers of a missing key share one load.
+	loads.Store(0)
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := c.get(ctx, "slow", func(context.Context) (int, error) { loads.Add(1); <-release; return 5, nil })
+			if err != nil || v != 5 {
+				t.Errorf("concurrent get: %d %v", v, err)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("%d loads for 8 concurrent callers, want 1", n)
+	}
+
+	// The number of entries stays bounded.
+	for _, k := range []string{"x", "y", "z"} {
+		_, _ = c.get(ctx, k, load(0))
+	}
+	c.mu.Lock()
+	n := len(c.entries)
+	c.mu.Unlock()
+	if n > 2 {
+		t.Fatalf("%d entries, want at most 2", n)
+	}
+}
