@@ -7,11 +7,14 @@ import (
 )
 
 // ttlCache keeps values for a while, computes each missing key once however many requests
-// ask for it at the same time, and holds at most max entries. Errors are not cached.
+// ask for it at the same time, and holds at most max entries. Errors are not cached. With a
+// version function (withVersion) an entry also ends as soon as the version moves on, which
+// makes the cache exact for data that changes only through this process.
 type ttlCache[V any] struct {
-	ttl time.Duration
-	max int
-	now func() time.Time
+	ttl     time.Duration
+	max     int
+	now     func() time.Time
+	version func() uint64
 
 	mu       sync.Mutex
 	entries  map[string]ttlEntry[V]
@@ -19,8 +22,9 @@ type ttlCache[V any] struct {
 }
 
 type ttlEntry[V any] struct {
-	v   V
-	exp time.Time
+	v       V
+	exp     time.Time
+	version uint64
 }
 
 type ttlCall[V any] struct {
@@ -36,9 +40,25 @@ func newTTLCache[V any](ttl time.Duration, max int, now func() time.Time) *ttlCa
 	return &ttlCache[V]{ttl: ttl, max: max, now: now, entries: map[string]ttlEntry[V]{}, inflight: map[string]*ttlCall[V]{}}
 }
 
+// withVersion makes entries end when version returns something else than at their load.
+func (c *ttlCache[V]) withVersion(version func() uint64) *ttlCache[V] {
+	c.version = version
+	return c
+}
+
+func (c *ttlCache[V]) currentVersion() uint64 {
+	if c.version == nil {
+		return 0
+	}
+	return c.version()
+}
+
 func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
 	c.mu.Lock()
-	if e, ok := c.entries[key]; ok && c.now().Before(e.exp) {
+	// Read before loading: a change during the load leaves the entry stamped old, so the
+	// next request loads again rather than keeping a value that may have missed it.
+	version := c.currentVersion()
+	if e, ok := c.entries[key]; ok && c.now().Before(e.exp) && e.version == version {
 		c.mu.Unlock()
 		return e.v, nil
 	}
@@ -77,7 +97,7 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 				delete(c.entries, k)
 			}
 		}
-		c.entries[key] = ttlEntry[V]{v: call.v, exp: c.now().Add(c.ttl)}
+		c.entries[key] = ttlEntry[V]{v: call.v, exp: c.now().Add(c.ttl), version: version}
 	}
 	c.mu.Unlock()
 	return call.v, call.err

@@ -73,3 +73,26 @@ func TestTTLCache(t *testing.T) {
 		t.Fatalf("%d entries, want at most 2", n)
 	}
 }
+
+func TestTTLCacheEndsEntriesWhenTheVersionMoves(t *testing.T) {
+	var version atomic.Uint64
+	c := newTTLCache[int](time.Hour, 8, nil).withVersion(version.Load)
+	ctx := context.Background()
+	n := 0
+	load := func(context.Context) (int, error) { n++; return n, nil }
+	if v, _ := c.get(ctx, "k", load); v != 1 {
+		t.Fatalf("got %d, want 1", v)
+	}
+	if v, _ := c.get(ctx, "k", load); v != 1 {
+		t.Fatalf("same version: got %d, want the cached 1", v)
+	}
+	version.Add(1)
+	if v, _ := c.get(ctx, "k", load); v != 2 {
+		t.Fatalf("after a change: got %d, want a fresh 2", v)
+	}
+	// A change during a load stamps the entry with the version read before it.
+	_, _ = c.get(ctx, "during", func(context.Context) (int, error) { version.Add(1); return 10, nil })
+	if v, _ := c.get(ctx, "during", func(context.Context) (int, error) { return 11, nil }); v != 11 {
+		t.Fatalf("entry loaded across a change: got %d, want it reloaded (11)", v)
+	}
+}

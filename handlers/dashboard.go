@@ -11,17 +11,15 @@ import (
 	"github.com/kubestats/kubestats/views"
 )
 
+// dashboardLists is how many charts, repositories and events each dashboard list shows.
+const dashboardLists = 8
+
 func (h *Handlers) showDashboard(c echo.Context) error {
 	ctx := c.Request().Context()
-	counts, err := h.store.CountUsers(ctx)
-	if err != nil {
-		return err
-	}
-	size, err := h.store.Size(ctx)
-	if err != nil {
-		return err
-	}
-	version, err := h.store.SchemaVersion(ctx)
+	now := h.cfg.Now()
+	community, err := h.community.get(ctx, "", func(ctx context.Context) (store.Community, error) {
+		return h.store.CommunitySummary(ctx, now, dashboardLists)
+	})
 	if err != nil {
 		return err
 	}
@@ -29,15 +27,27 @@ func (h *Handlers) showDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	runs, err := h.store.ListJobRuns(ctx, "", 5)
-	if err != nil {
-		return err
-	}
 	d := views.Dashboard{
-		Repositories: repos, LastRuns: runs,
-		Users: counts.Total, ActiveUsers: counts.Active, DBSize: size, DBPath: h.store.Path(),
-		SchemaVersion: version, Version: h.cfg.Version, GitHubToken: h.cfg.GitHubTokenSet,
+		Community: community, Repositories: repos, Now: now,
+		Version: h.cfg.Version, GitHubToken: h.cfg.GitHubTokenSet,
 		StartedAt: h.cfg.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), Operator: currentUser(c) != nil,
+	}
+	if d.Operator {
+		counts, err := h.store.CountUsers(ctx)
+		if err != nil {
+			return err
+		}
+		d.Users, d.ActiveUsers = counts.Total, counts.Active
+		if d.DBSize, err = h.store.Size(ctx); err != nil {
+			return err
+		}
+		if d.SchemaVersion, err = h.store.SchemaVersion(ctx); err != nil {
+			return err
+		}
+		if d.LastRuns, err = h.store.ListJobRuns(ctx, "", 5); err != nil {
+			return err
+		}
+		d.DBPath = h.store.Path()
 	}
 	return render(c, http.StatusOK, views.DashboardPage(h.layout(c, "Dashboard", "dashboard"), d))
 }

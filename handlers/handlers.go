@@ -70,6 +70,9 @@ type Handlers struct {
 	// repoFacets caches the repositories page's filter menus: counting topics means reading every
 	// repository's topics, and the menus need not change with every sync.
 	repoFacets *ttlCache[repoFacets]
+	// community caches the dashboard's community figures until the data changes (or for a
+	// minute, for changes made by another process such as a CLI run).
+	community *ttlCache[store.Community]
 }
 
 type repoFacets struct{ languages, topics []store.Facet }
@@ -113,7 +116,8 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		cookies:      cs,
 		loginByIP:    newThrottle(loginEvery, loginBurst, cfg.Now),
 		loginByEmail: newThrottle(loginEvery, loginBurst, cfg.Now),
-		repoFacets:   newTTLCache[repoFacets](time.Minute, 1, cfg.Now),
+		repoFacets:   newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version),
+		community:    newTTLCache[store.Community](time.Minute, 1, cfg.Now).withVersion(s.Version),
 		assetVersion: av,
 		policy:       store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
 	}, nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -22,9 +23,6 @@ var ImagePinnings = []string{PinTag, PinDigest, PinLatest}
 // subquery runs once (it has no correlation) and is probed by hash, which is far cheaper than
 // a join per usage row.
 const liveRepoUsage = "repository_id NOT IN (SELECT id FROM repositories WHERE deleted_at IS NOT NULL OR blocked_at IS NOT NULL)"
-
-// pinningCounts are the usage counts per pinning, in the order of ImageSummary's fields.
-const pinningCounts = "sum(digest = '' AND tag <> ''), sum(digest <> ''), sum(digest = '' AND tag = '')"
 
 // ImageFilter selects and orders a page of images. Zero values mean "any".
 type ImageFilter struct {
@@ -70,24 +68,24 @@ func likeContains(q string) string {
 	return "%" + r.Replace(q) + "%"
 }
 
-// ListImages groups the usages of live repositories by image and returns one page.
+// ListImages returns one page of images with how live repositories use them, read from the
+// totals kept in image_stats.
 func (s *Store) ListImages(ctx context.Context, f ImageFilter) (ImagePage, error) {
-	where, args := []string{liveRepoUsage}, []any{}
+	where, args := []string{"1 = 1"}, []any{}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		where, args = append(where, `(registry || '/' || repository) LIKE ? ESCAPE '\'`), append(args, likeContains(q))
 	}
 	if f.Registry != "" {
 		where, args = append(where, "registry = ?"), append(args, f.Registry)
 	}
-	having := ""
 	switch f.Pinning {
 	case "":
 	case PinTag:
-		having = " HAVING sum(digest = '' AND tag <> '') > 0"
+		where = append(where, "tag_only > 0")
 	case PinDigest:
-		having = " HAVING sum(digest <> '') > 0"
+		where = append(where, "digest > 0")
 	case PinLatest:
-		having = " HAVING sum(digest = '' AND tag = '') > 0"
+		where = append(where, "latest > 0")
 	default:
 		return ImagePage{}, &ValidationError{Field: "pinning", Msg: fmt.Sprintf("unknown pinning %q", f.Pinning)}
 	}
@@ -96,21 +94,21 @@ func (s *Store) ListImages(ctx context.Context, f ImageFilter) (ImagePage, error
 		order = ImageSorts["repos"]
 	}
 	f.Page, f.PerPage = pageBounds(f.Page, f.PerPage, 50, 200)
-	// count(*) OVER () gives the number of groups in the same pass that builds the page.
+	cond := strings.Join(where, " AND ")
+	var page ImagePage
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM image_stats WHERE `+cond, args...).Scan(&page.Total); err != nil {
+		return ImagePage{}, fmt.Errorf("store: count images: %w", err)
+	}
 	rows, err := s.r.QueryContext(ctx, `
-		SELECT registry, repository, count(DISTINCT repository_id) AS repos, count(*) AS usages,
-			count(DISTINCT nullif(tag, '')), `+pinningCounts+`, count(*) OVER ()
-		FROM image_usages WHERE `+strings.Join(where, " AND ")+`
-		GROUP BY registry, repository`+having+`
-		ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+		SELECT registry, repository, repos, usages, tags, tag_only, digest, latest
+		FROM image_stats WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
 		return ImagePage{}, fmt.Errorf("store: list images: %w", err)
 	}
 	defer rows.Close()
-	var page ImagePage
 	for rows.Next() {
 		var m ImageSummary
-		if err := rows.Scan(&m.Registry, &m.Repository, &m.Repos, &m.Usages, &m.Tags, &m.TagOnly, &m.Digest, &m.Latest, &page.Total); err != nil {
+		if err := rows.Scan(&m.Registry, &m.Repository, &m.Repos, &m.Usages, &m.Tags, &m.TagOnly, &m.Digest, &m.Latest); err != nil {
 			return ImagePage{}, fmt.Errorf("store: list images: %w", err)
 		}
 		page.Items = append(page.Items, m)
@@ -118,33 +116,13 @@ func (s *Store) ListImages(ctx context.Context, f ImageFilter) (ImagePage, error
 	if err := rows.Err(); err != nil {
 		return ImagePage{}, fmt.Errorf("store: list images: %w", err)
 	}
-	if len(page.Items) == 0 && f.Page > 1 {
-		// Past the last page the window has no row to report the total on.
-		n, err := s.countImages(ctx, where, having, args)
-		if err != nil {
-			return ImagePage{}, err
-		}
-		page.Total = n
-	}
 	return page, nil
-}
-
-func (s *Store) countImages(ctx context.Context, where []string, having string, args []any) (int, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM image_usages WHERE `+strings.Join(where, " AND ")+
-		` GROUP BY registry, repository`+having+`)`, args...).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("store: count images: %w", err)
-	}
-	return n, nil
 }
 
 // ImageRegistries counts distinct images per registry, most first, for the filter menu.
 func (s *Store) ImageRegistries(ctx context.Context, limit int) ([]Facet, error) {
 	rows, err := s.r.QueryContext(ctx, `
-		SELECT registry, count(*) AS n FROM (
-			SELECT DISTINCT registry, repository FROM image_usages WHERE `+liveRepoUsage+`
-		) GROUP BY registry ORDER BY n DESC, registry LIMIT ?`, limit)
+		SELECT registry, count(*) AS n FROM image_stats GROUP BY registry ORDER BY n DESC, registry LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: image registries: %w", err)
 	}
@@ -167,28 +145,15 @@ func (s *Store) ImageRegistries(ctx context.Context, limit int) ([]Facet, error)
 func (s *Store) GetImage(ctx context.Context, registry, repository string) (ImageSummary, error) {
 	m := ImageSummary{Registry: registry, Repository: repository}
 	err := s.r.QueryRowContext(ctx, `
-		SELECT count(DISTINCT repository_id), count(*), count(DISTINCT nullif(tag, '')), `+pinningCounts+`
-		FROM image_usages WHERE registry = ? AND repository = ? AND `+liveRepoUsage, registry, repository).
-		Scan(&m.Repos, &m.Usages, &m.Tags, nullInt{&m.TagOnly}, nullInt{&m.Digest}, nullInt{&m.Latest})
+		SELECT repos, usages, tags, tag_only, digest, latest FROM image_stats WHERE registry = ? AND repository = ?`,
+		registry, repository).Scan(&m.Repos, &m.Usages, &m.Tags, &m.TagOnly, &m.Digest, &m.Latest)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
 	if err != nil {
 		return ImageSummary{}, fmt.Errorf("store: image %s/%s: %w", registry, repository, err)
 	}
-	if m.Usages == 0 {
-		return ImageSummary{}, fmt.Errorf("store: image %s/%s: %w", registry, repository, ErrNotFound)
-	}
 	return m, nil
-}
-
-// nullInt scans a nullable integer (an aggregate over no rows) as 0.
-type nullInt struct{ p *int }
-
-func (n nullInt) Scan(v any) error {
-	var x sql.NullInt64
-	if err := x.Scan(v); err != nil {
-		return err
-	}
-	*n.p = int(x.Int64)
-	return nil
 }
 
 // TagCount is one tag of an image ("" when none is written) with its use.

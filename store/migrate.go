@@ -21,6 +21,7 @@ const baseVersion = 1
 var migrations = []migration{
 	{why: "GitHub pipeline: repositories, their metrics history, search index and job runs", sql: schemaV2},
 	{why: "sync and scan: resources, their contents and events, chart and image usages, deprecations, scan errors", sql: schemaV3},
+	{why: "community views: ecosystem days and their breakdowns, image and kind totals", sql: schemaV4 + rebuildStats},
 }
 
 // LatestVersion is the schema version this binary creates and understands.
@@ -310,4 +311,59 @@ CREATE INDEX resource_events_repository ON resource_events (repository_id, commi
 CREATE INDEX resource_events_committed_at ON resource_events (committed_at);
 -- An object's history (when a chart's release first appeared in a repository).
 CREATE INDEX resource_events_object ON resource_events (repository_id, kind, namespace, name, type, committed_at);
+`
+
+const schemaV4 = `
+-- Version 4: community views. Aggregates the pages read instead of scanning usages per request.
+
+-- One row per UTC day, computed from snapshots and events as of the day's end (so a day filled in
+-- later says what was true on that day). Written by the aggregate job.
+CREATE TABLE ecosystem_daily (
+    day           TEXT     PRIMARY KEY, -- YYYY-MM-DD (UTC)
+    repos         INTEGER  NOT NULL, -- repositories known at the day's end (found, not deleted or gone)
+    scanned_repos INTEGER  NOT NULL, -- of those, repositories with at least one scan by the day's end
+    stars         INTEGER  NOT NULL, -- sum of each repository's latest snapshot at or before the day's end
+    forks         INTEGER  NOT NULL,
+    resources     INTEGER  NOT NULL, -- objects in scanned commits at the day's end
+    created       INTEGER  NOT NULL, -- events whose commit falls on the day
+    modified      INTEGER  NOT NULL,
+    moved         INTEGER  NOT NULL,
+    deleted       INTEGER  NOT NULL,
+    computed_at   DATETIME NOT NULL
+) WITHOUT ROWID;
+
+-- The day's breakdowns: repositories (and objects, for kinds) per language, topic and kind.
+CREATE TABLE ecosystem_breakdowns (
+    day       TEXT    NOT NULL REFERENCES ecosystem_daily (day) ON DELETE CASCADE,
+    dimension TEXT    NOT NULL CHECK (dimension IN ('language', 'topic', 'kind')),
+    key       TEXT    NOT NULL, -- language name, topic, or "group/Kind" ("Kind" for the core group)
+    repos     INTEGER NOT NULL,
+    objects   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, dimension, key)
+) WITHOUT ROWID;
+
+-- Per-image totals over live repositories (not deleted, not blocked), kept current by every
+-- scan and repository action for the images it touched. /images reads only this.
+CREATE TABLE image_stats (
+    registry   TEXT    NOT NULL,
+    repository TEXT    NOT NULL,
+    repos      INTEGER NOT NULL,
+    usages     INTEGER NOT NULL,
+    tags       INTEGER NOT NULL, -- distinct non-empty tags
+    tag_only   INTEGER NOT NULL, -- usages pinned by tag only
+    digest     INTEGER NOT NULL, -- usages pinned by digest
+    latest     INTEGER NOT NULL, -- usages with neither
+    PRIMARY KEY (registry, repository)
+) WITHOUT ROWID;
+CREATE INDEX image_stats_repos ON image_stats (repos DESC, usages DESC);
+
+-- Per-kind totals over live repositories, kept like image_stats. /resources reads this.
+CREATE TABLE kind_stats (
+    api_group TEXT    NOT NULL,
+    kind      TEXT    NOT NULL,
+    repos     INTEGER NOT NULL,
+    objects   INTEGER NOT NULL,
+    PRIMARY KEY (api_group, kind)
+) WITHOUT ROWID;
+CREATE INDEX kind_stats_repos ON kind_stats (repos DESC, objects DESC);
 `

@@ -271,6 +271,7 @@ func (s *Store) UpsertDiscovered(ctx context.Context, topic string, repos []Repo
 	if err != nil {
 		return DiscoverResult{}, fmt.Errorf("store: upsert discovered (%s): %w", topic, err)
 	}
+	s.changed()
 	return res, nil
 }
 
@@ -409,6 +410,7 @@ func (s *Store) ApplyRefresh(ctx context.Context, repos []RepoData, gone []strin
 	if err != nil {
 		return RefreshResult{}, fmt.Errorf("store: apply refresh: %w", err)
 	}
+	s.changed()
 	return res, nil
 }
 
@@ -516,13 +518,28 @@ func (s *Store) ApplyRepoAction(ctx context.Context, id int64, a RepoAction) err
 	default:
 		return &ValidationError{Field: "action", Msg: fmt.Sprintf("unknown action %q", a)}
 	}
-	r, err := s.w.ExecContext(ctx, q, args...)
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if a == ActionApprove {
+			return nil
+		}
+		// Blocked and deleted repositories drop out of every total; the others come back.
+		var keys statKeys
+		if err := repoStatKeys(ctx, tx, id, &keys); err != nil {
+			return err
+		}
+		return refreshStats(ctx, tx, keys)
+	})
 	if err != nil {
 		return fmt.Errorf("store: %s repository %d: %w", a, id, err)
 	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: %s repository %d: %w", a, id, ErrNotFound)
-	}
+	s.changed()
 	return nil
 }
 

@@ -70,6 +70,10 @@ func (s *Store) ApplyScan(ctx context.Context, repoID int64, c ScanCommit) (Appl
 		if err != nil {
 			return err
 		}
+		var touched statKeys
+		if err := repoStatKeys(ctx, tx, repoID, &touched); err != nil {
+			return err
+		}
 		objects, dupErrs := uniqueObjects(c.Result.Objects)
 		if err := putInlineContents(ctx, tx, objects, now); err != nil {
 			return err
@@ -170,6 +174,12 @@ func (s *Store) ApplyScan(ctx context.Context, repoID int64, c ScanCommit) (Appl
 		if err := replaceFacts(ctx, tx, repoID, c.Result, errs); err != nil {
 			return err
 		}
+		if err := repoStatKeys(ctx, tx, repoID, &touched); err != nil {
+			return err
+		}
+		if err := refreshStats(ctx, tx, touched); err != nil {
+			return err
+		}
 		r := c.Result
 		_, err = tx.ExecContext(ctx, `
 			UPDATE repositories SET sync_status = 'success', sync_error = '', sync_attempts = 0, next_sync_at = NULL,
@@ -187,6 +197,7 @@ func (s *Store) ApplyScan(ctx context.Context, repoID int64, c ScanCommit) (Appl
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("store: apply scan of repository %d at %s: %w", repoID, c.OID, err)
 	}
+	s.changed()
 	return out, nil
 }
 

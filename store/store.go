@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -54,7 +55,19 @@ type Store struct {
 	path string
 	now  func() time.Time
 	pw   *passwords
+	// version counts committed changes (see Version).
+	version atomic.Uint64
 }
+
+// Version changes whenever this process commits a change to what the community views show:
+// a scan, a failed sync, discovery, a refresh, a repository action, an aggregate. Handlers key
+// caches of derived views on it, so a cached view is never older than the last such change;
+// changes made by another process (a CLI run) reach them when the cache's time-to-live ends.
+// Transient sync states (queued, syncing) do not count: the repository page reads them live.
+func (s *Store) Version() uint64 { return s.version.Load() }
+
+// changed marks a committed change for Version.
+func (s *Store) changed() { s.version.Add(1) }
 
 // Open opens (creating if needed) and migrates the database at opts.Path.
 func Open(ctx context.Context, opts Options) (*Store, error) {

@@ -118,6 +118,7 @@ func (s *Store) FailSync(ctx context.Context, id int64, msg string, next time.Ti
 	if err != nil {
 		return fmt.Errorf("store: fail sync of repository %d: %w", id, err)
 	}
+	s.changed()
 	return nil
 }
 
