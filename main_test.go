@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -307,13 +309,7 @@ func TestUserCommands(t *testing.T) {
 
 // TestBrowserLoginDashboardLogout drives Debian's Chromium against the real server.
 func TestBrowserLoginDashboardLogout(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
-		}
-		t.Skip("chromium not installed: browser test skipped (it is required under CI=true)")
-	}
+	browser := chromiumOrSkip(t)
 	// One repository, discovered before the server starts, that the sync button will download.
 	repo := githubtest.GenerateRepos(1, "k8s-at-home", time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), 3)[0]
 	repo.IsFork = false
@@ -328,37 +324,8 @@ func TestBrowserLoginDashboardLogout(t *testing.T) {
 	}
 	gh.SetDelay(300 * time.Millisecond) // a sync long enough to be seen in progress
 	base, _ := startServer(t, env)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
-
-	// Anything the page logs as an error (a CSP violation, a failed script) fails the test.
-	var mu sync.Mutex
-	var problems []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError {
-				problems = append(problems, ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, ev.ExceptionDetails.Text)
-		}
-	}); err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("browser: %v", err)
-	}
+	b := startBrowser(t, browser, 60*time.Second)
+	ctx := b.ctx
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	text := func(sel string) string {
 		t.Helper()
@@ -420,11 +387,7 @@ func TestBrowserLoginDashboardLogout(t *testing.T) {
 	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "/login") {
 		t.Errorf("after logout / went to %s (%v), want /login", loc, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser reported: %s", p)
-	}
+	b.checkProblems(t)
 }
 
 // TestRunJobsFillRepositoryPages is the pipeline end to end through the real program:
@@ -604,4 +567,241 @@ func BenchmarkSyncBinary500(b *testing.B) {
 		b.ReportMetric(float64(extra), "second-pass-downloads")
 		b.StartTimer()
 	}
+}
+
+// chromiumOrSkip returns Debian's Chromium, skipping the test when it is missing (failing under CI).
+func chromiumOrSkip(t *testing.T) string {
+	t.Helper()
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
+		}
+		t.Skip("chromium not installed: browser test skipped (it is required under CI=true)")
+	}
+	return browser
+}
+
+// browserTab is one headless Chromium tab that records what the page logs as an error.
+type browserTab struct {
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+// startBrowser starts Chromium with a tab whose context ends after timeout; both close when the test ends.
+func startBrowser(t *testing.T, browser string, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) *browserTab {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
+	opts = append(opts, extra...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancelTimeout)
+	b := &browserTab{ctx: ctx}
+
+	// Anything the page logs as an error (a CSP violation, a failed script) fails the test.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError {
+				b.problems = append(b.problems, ev.Entry.Text+" "+ev.Entry.URL)
+			}
+		case *runtime.EventExceptionThrown:
+			b.problems = append(b.problems, ev.ExceptionDetails.Text)
+		}
+	}); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return b
+}
+
+// checkProblems fails the test for every error the pages logged.
+func (b *browserTab) checkProblems(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		t.Errorf("browser reported: %s", p)
+	}
+}
+
+// artifactsDir is where a browser test writes its screenshots: $KUBESTATS_ARTIFACTS/<test> when
+// set (CI keeps them), else a temporary directory.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("KUBESTATS_ARTIFACTS")
+	if root == "" {
+		return t.TempDir()
+	}
+	dir := filepath.Join(root, t.Name())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("artifacts: %v", err)
+	}
+	return dir
+}
+
+// TestBrowserCommunityWalk walks the community views in Chromium as a visitor would, over a database
+// filled by the real program's discover, refresh and sync against the fake GitHub: dashboard, the
+// Charts link, the most used chart, one of its repositories, Sync now, the Events tab. Every step
+// is asserted by data-testid and saved as a full-page PNG (see artifactsDir).
+func TestBrowserCommunityWalk(t *testing.T) {
+	browser := chromiumOrSkip(t)
+	// Three home-ops trees: each runs app-template (four apps through OCIRepositories) plus the one
+	// classic chart GenerateRepos gives it, so app-template is the most used chart with 3 repositories.
+	// Created from 2019: the generator spreads pushes over six years, which must end before today.
+	start := time.Now()
+	repos := githubtest.GenerateRepos(3, "k8s-at-home", time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), 21)
+	for i := range repos {
+		repos[i].IsFork, repos[i].IsArchived, repos[i].DiskUsageKB = false, false, 1000
+		maps.Copy(repos[i].Files, githubtest.GitOpsTree(i, 4))
+	}
+	gh := githubtest.New(t, githubtest.WithRepos(repos...))
+	env := map[string]string{
+		"KUBESTATS_DB": filepath.Join(t.TempDir(), "k.db"), "KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "walk pw 1234",
+		"GITHUB_TOKEN": gh.Token(), "KUBESTATS_GITHUB_GRAPHQL_URL": gh.GraphQLURL(), "KUBESTATS_GITHUB_API_URL": gh.APIURL(),
+		"KUBESTATS_TOPICS": "k8s-at-home",
+		// The server must not start runs of its own: the walk's sync is the button's.
+		"KUBESTATS_DISCOVER_INTERVAL": "24h", "KUBESTATS_REFRESH_INTERVAL": "24h", "KUBESTATS_SYNC_INTERVAL": "24h",
+	}
+	for _, job := range []string{"discover", "refresh", "sync"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"run", job}, envFunc(env), nil, &out, io.Discard); err != nil {
+			t.Fatalf("run %s: %v\n%s", job, err, out.String())
+		}
+		if job == "sync" && !strings.Contains(out.String(), "synced=3") {
+			t.Fatalf("run sync: %q, want 3 repositories synced", out.String())
+		}
+	}
+	base, _ := startServer(t, env)
+	t.Logf("%5.1fs synced and serving", time.Since(start).Seconds())
+	b := startBrowser(t, browser, 45*time.Second, chromedp.WindowSize(1280, 900))
+	ctx := b.ctx
+	dir := artifactsDir(t)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	tid := func(id string) chromedp.CSS { return css(`[data-testid="` + id + `"]`) }
+
+	shots := 0
+	shoot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Errorf("screenshot %s: %v", name, err)
+			return
+		}
+		shots++
+		path := filepath.Join(dir, fmt.Sprintf("%02d-%s.png", shots, name))
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		t.Logf("%5.1fs screenshot %s", time.Since(start).Seconds(), path)
+	}
+	// pageText is what a failure message shows: where the browser is and what the page says.
+	pageText := func() string {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		body, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
+		if err != nil {
+			return fmt.Sprintf("at %s (page text unreadable: %v)", loc, err)
+		}
+		return fmt.Sprintf("at %s, the page says:\n%.3000s", loc, body)
+	}
+	// step runs actions with a per-step deadline; on failure it saves the page and says what it shows.
+	step := func(what string, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			shoot("failed-" + strings.ReplaceAll(what, " ", "-"))
+			t.Fatalf("%s: %v\n%s", what, err, pageText())
+		}
+	}
+	text := func(id string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(tid(id)))
+		if err != nil {
+			t.Fatalf("read %s: %v\n%s", id, err, pageText())
+		}
+		return strings.TrimSpace(v)
+	}
+	count := func(sel string) int {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+		if err != nil {
+			t.Fatalf("count %s: %v", sel, err)
+		}
+		return n
+	}
+
+	step("log in", 10*time.Second,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(tid("login-submit")),
+		chromedp.SendKeys(css(`input[name="email"]`), "admin@example.org"),
+		chromedp.SendKeys(css(`input[name="password"]`), "walk pw 1234"),
+		chromedp.Click(tid("login-submit")),
+		chromedp.WaitVisible(tid("stat-users")),
+		chromedp.WaitVisible(tid("nav-charts")),
+	)
+	shoot("dashboard")
+
+	step("open charts", 10*time.Second, chromedp.Click(tid("nav-charts")), chromedp.WaitVisible(tid("chart-table")))
+	shoot("charts")
+	if n := count(`[data-testid="chart-row"]`); n < 2 {
+		t.Errorf("charts list has %d rows, want app-template and the generated charts\n%s", n, pageText())
+	}
+	// The list is sorted by repositories: the first row is the most used chart.
+	if name, repos := text("chart-link"), text("chart-repos"); name != "app-template" || repos != "3" {
+		t.Fatalf("first chart is %q with %q repositories, want app-template with 3\n%s", name, repos, pageText())
+	}
+
+	step("open the most used chart", 10*time.Second, chromedp.Click(tid("chart-link")), chromedp.WaitVisible(tid("chart-repo-table")))
+	shoot("chart")
+	if name, repos := text("chart-name"), text("stat-repos"); name != "app-template" || repos != "3" {
+		t.Errorf("chart page: %q with %q repositories, want app-template with 3", name, repos)
+	}
+	if n := count(`[data-testid="version-row"]`); n == 0 {
+		t.Errorf("chart page shows no versions\n%s", pageText())
+	}
+	if n := count(`[data-testid="chart-repo-row"]`); n != 3 {
+		t.Errorf("chart page lists %d repositories, want 3", n)
+	}
+	repoName := text("chart-repo-link")
+
+	step("open a repository", 10*time.Second, chromedp.Click(tid("chart-repo-link")), chromedp.WaitVisible(tid("sync-button")))
+	shoot("repository")
+	if got := text("repo-name"); got != repoName {
+		t.Errorf("repository page is %q, want %q", got, repoName)
+	}
+	if n := count(`[data-testid="charts-table"] [data-testid="chart-row"]`); n < 4 {
+		t.Errorf("repository page lists %d charts, want the four app-template releases and more", n)
+	}
+
+	// Sync now: htmx posts, the panel polls itself (every 2 s) and ends with the counts.
+	step("sync now", 20*time.Second, chromedp.Click(tid("sync-button")), chromedp.WaitVisible(tid("sync-done")))
+	shoot("synced")
+	if st := text("sync-status"); st != "success" {
+		t.Errorf("sync status %q, want success\n%s", st, pageText())
+	}
+	if n := text("count-objects"); n == "" || n == "0" {
+		t.Errorf("objects after sync %q", n)
+	}
+
+	step("open events", 10*time.Second, chromedp.Click(tid("tab-events")), chromedp.WaitVisible(tid("event-total")))
+	shoot("events")
+	if n := count(`[data-testid="events-table"] tbody tr`); n == 0 {
+		t.Errorf("the events table has no rows\n%s", pageText())
+	}
+	if total := text("event-total"); strings.HasPrefix(total, "0 ") {
+		t.Errorf("event total %q", total)
+	}
+	b.checkProblems(t)
 }

@@ -7,14 +7,19 @@ import (
 )
 
 // ttlCache keeps values for a while, computes each missing key once however many requests
-// ask for it at the same time, and holds at most max entries. Errors are not cached. With a
-// version function (withVersion) an entry also ends as soon as the version moves on, which
-// makes the cache exact for data that changes only through this process.
+// ask for it at the same time, and holds at most max entries. Errors are not cached.
+//
+// With a version function (withVersion) an entry also ends as soon as the version moves on,
+// which makes the cache exact for data that changes only through this process. With
+// serveStale, an entry whose version moved on but whose time is not up is still answered at
+// once while one background load replaces it: a busy page then never waits for its
+// aggregate, and shows a change as soon as that one load is done.
 type ttlCache[V any] struct {
 	ttl     time.Duration
 	max     int
 	now     func() time.Time
 	version func() uint64
+	stale   bool
 
 	mu       sync.Mutex
 	entries  map[string]ttlEntry[V]
@@ -46,6 +51,12 @@ func (c *ttlCache[V]) withVersion(version func() uint64) *ttlCache[V] {
 	return c
 }
 
+// serveStale answers with an outdated (by version, not by time) entry while reloading it.
+func (c *ttlCache[V]) serveStale() *ttlCache[V] {
+	c.stale = true
+	return c
+}
+
 func (c *ttlCache[V]) currentVersion() uint64 {
 	if c.version == nil {
 		return 0
@@ -58,11 +69,23 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 	// Read before loading: a change during the load leaves the entry stamped old, so the
 	// next request loads again rather than keeping a value that may have missed it.
 	version := c.currentVersion()
-	if e, ok := c.entries[key]; ok && c.now().Before(e.exp) && e.version == version {
+	e, ok := c.entries[key]
+	timely := ok && c.now().Before(e.exp)
+	if timely && e.version == version {
 		c.mu.Unlock()
 		return e.v, nil
 	}
-	if call, ok := c.inflight[key]; ok {
+	call, loading := c.inflight[key]
+	if timely && c.stale {
+		if !loading {
+			call = c.begin(key)
+			// The request may end before the load does: load without its deadline.
+			go c.finish(context.WithoutCancel(ctx), key, version, call, load)
+		}
+		c.mu.Unlock()
+		return e.v, nil
+	}
+	if loading {
 		c.mu.Unlock()
 		select {
 		case <-call.done:
@@ -72,33 +95,45 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 			return zero, ctx.Err()
 		}
 	}
+	call = c.begin(key)
+	c.mu.Unlock()
+	// Others may wait on this load while the first caller's request is cancelled: load
+	// without its deadline.
+	c.finish(context.WithoutCancel(ctx), key, version, call, load)
+	return call.v, call.err
+}
+
+// begin registers a load of key; c.mu must be held.
+func (c *ttlCache[V]) begin(key string) *ttlCall[V] {
 	call := &ttlCall[V]{done: make(chan struct{})}
 	c.inflight[key] = call
-	c.mu.Unlock()
+	return call
+}
 
-	// The first caller's request may be cancelled while others wait: load without its deadline.
-	call.v, call.err = load(context.WithoutCancel(ctx))
+// finish runs a load begun with begin and stores its value.
+func (c *ttlCache[V]) finish(ctx context.Context, key string, version uint64, call *ttlCall[V], load func(context.Context) (V, error)) {
+	call.v, call.err = load(ctx)
 	close(call.done)
 
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	delete(c.inflight, key)
-	if call.err == nil {
-		if len(c.entries) >= c.max {
-			now := c.now()
-			for k, e := range c.entries {
-				if !now.Before(e.exp) {
-					delete(c.entries, k)
-				}
-			}
-			for k := range c.entries { // still full: drop arbitrary entries
-				if len(c.entries) < c.max {
-					break
-				}
+	if call.err != nil {
+		return
+	}
+	if len(c.entries) >= c.max {
+		now := c.now()
+		for k, e := range c.entries {
+			if !now.Before(e.exp) {
 				delete(c.entries, k)
 			}
 		}
-		c.entries[key] = ttlEntry[V]{v: call.v, exp: c.now().Add(c.ttl), version: version}
+		for k := range c.entries { // still full: drop arbitrary entries
+			if len(c.entries) < c.max {
+				break
+			}
+			delete(c.entries, k)
+		}
 	}
-	c.mu.Unlock()
-	return call.v, call.err
+	c.entries[key] = ttlEntry[V]{v: call.v, exp: c.now().Add(c.ttl), version: version}
 }

@@ -96,3 +96,36 @@ func TestTTLCacheEndsEntriesWhenTheVersionMoves(t *testing.T) {
 		t.Fatalf("entry loaded across a change: got %d, want it reloaded (11)", v)
 	}
 }
+
+func TestTTLCacheServesStaleWhileReloading(t *testing.T) {
+	var version atomic.Uint64
+	c := newTTLCache[int](time.Hour, 8, nil).withVersion(version.Load).serveStale()
+	ctx := context.Background()
+	if v, _ := c.get(ctx, "k", func(context.Context) (int, error) { return 1, nil }); v != 1 {
+		t.Fatalf("got %d, want 1", v)
+	}
+	version.Add(1)
+	release := make(chan struct{})
+	var loads atomic.Int32
+	slow := func(context.Context) (int, error) { loads.Add(1); <-release; return 2, nil }
+	for range 5 {
+		if v, err := c.get(ctx, "k", slow); err != nil || v != 1 {
+			t.Fatalf("while reloading: got %d %v, want the stale 1 at once", v, err)
+		}
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v, _ := c.get(ctx, "k", slow)
+		if v == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background load never replaced the stale entry")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("%d background loads for one change, want 1", n)
+	}
+}

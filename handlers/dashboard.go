@@ -11,24 +11,31 @@ import (
 	"github.com/kubestats/kubestats/views"
 )
 
+// dashboardFigures is what the dashboard shows to everyone; it is cached (see Handlers.community).
+type dashboardFigures struct {
+	community store.Community
+	statuses  map[string]int // repositories by status
+}
+
 // dashboardLists is how many charts, repositories and events each dashboard list shows.
 const dashboardLists = 8
 
 func (h *Handlers) showDashboard(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := h.cfg.Now()
-	community, err := h.community.get(ctx, "", func(ctx context.Context) (store.Community, error) {
-		return h.store.CommunitySummary(ctx, now, dashboardLists)
+	fig, err := h.community.get(ctx, "", func(ctx context.Context) (dashboardFigures, error) {
+		c, err := h.store.CommunitySummary(ctx, now, dashboardLists)
+		if err != nil {
+			return dashboardFigures{}, err
+		}
+		statuses, err := h.store.RepositoryCounts(ctx)
+		return dashboardFigures{c, statuses}, err
 	})
 	if err != nil {
 		return err
 	}
-	repos, err := h.store.RepositoryCounts(ctx)
-	if err != nil {
-		return err
-	}
 	d := views.Dashboard{
-		Community: community, Repositories: repos, Now: now,
+		Community: fig.community, Repositories: fig.statuses, Now: now,
 		Version: h.cfg.Version, GitHubToken: h.cfg.GitHubTokenSet,
 		StartedAt: h.cfg.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), Operator: currentUser(c) != nil,
 	}

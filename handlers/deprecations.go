@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -40,7 +42,10 @@ func (h *Handlers) listDeprecations(c echo.Context) error {
 			}
 		}
 	} else {
-		if v.APIs, err = h.store.ListDeprecatedAPIs(ctx, v.Filter); err != nil {
+		v.APIs, err = h.deprecatedAPIs.get(ctx, fmt.Sprintf("%+v", v.Filter), func(ctx context.Context) ([]store.DeprecatedAPI, error) {
+			return h.store.ListDeprecatedAPIs(ctx, v.Filter)
+		})
+		if err != nil {
 			return err
 		}
 		if len(v.APIs) == 0 && !v.Filtered() {

@@ -40,6 +40,14 @@ type Config struct {
 	Static    fs.FS // the embedded static/ directory
 	Now       func() time.Time
 	StartedAt time.Time
+	// API: requests per minute per token (or per client IP without one); 0 means the default.
+	APIRateLimit int
+	// ExportPath is where the dataset export is written and served from.
+	ExportPath string
+	// MetricsToken, when set, must be sent as a bearer token to read /metrics.
+	MetricsToken string
+	// Metrics receives the HTTP figures and serves /metrics; nil serves none.
+	Metrics *Metrics
 }
 
 // JobRunner is what the handlers need of the job runner.
@@ -70,9 +78,18 @@ type Handlers struct {
 	// repoFacets caches the repositories page's filter menus: counting topics means reading every
 	// repository's topics, and the menus need not change with every sync.
 	repoFacets *ttlCache[repoFacets]
-	// community caches the dashboard's community figures until the data changes (or for a
-	// minute, for changes made by another process such as a CLI run).
-	community *ttlCache[store.Community]
+	// community caches the dashboard's figures. After a change the next view reloads them in
+	// the background; a minute bounds how long changes made by another process (a CLI run) take.
+	community *ttlCache[dashboardFigures]
+	// repoLists caches pages of the repositories list by filter until the data changes:
+	// searching and counting thousands of repositories is the list's whole cost.
+	repoLists *ttlCache[store.RepoPage]
+	// imageTags and imageUsages cache an image page's aggregates: a popular image has
+	// thousands of usages to group and sort.
+	imageTags   *ttlCache[[]store.TagCount]
+	imageUsages *ttlCache[store.ImageUsePage]
+	// deprecatedAPIs caches the deprecations overview, a GROUP BY over every deprecated usage.
+	deprecatedAPIs *ttlCache[[]store.DeprecatedAPI]
 }
 
 type repoFacets struct{ languages, topics []store.Facet }
@@ -108,18 +125,22 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 	cs := sessions.NewCookieStore(deriveKey(cfg.SecretKey, "cookie-auth"), deriveKey(cfg.SecretKey, "cookie-enc"))
 	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	return &Handlers{
-		jobs:         runner,
-		github:       gh,
-		store:        s,
-		cfg:          cfg,
-		log:          log,
-		cookies:      cs,
-		loginByIP:    newThrottle(loginEvery, loginBurst, cfg.Now),
-		loginByEmail: newThrottle(loginEvery, loginBurst, cfg.Now),
-		repoFacets:   newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version),
-		community:    newTTLCache[store.Community](time.Minute, 1, cfg.Now).withVersion(s.Version),
-		assetVersion: av,
-		policy:       store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+		jobs:           runner,
+		github:         gh,
+		store:          s,
+		cfg:            cfg,
+		log:            log,
+		cookies:        cs,
+		loginByIP:      newThrottle(loginEvery, loginBurst, cfg.Now),
+		loginByEmail:   newThrottle(loginEvery, loginBurst, cfg.Now),
+		repoFacets:     newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		community:      newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		repoLists:      newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version),
+		imageTags:      newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imageUsages:    newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		deprecatedAPIs: newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
+		assetVersion:   av,
+		policy:         store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -89,13 +90,20 @@ func (h *Handlers) showImage(c echo.Context) error {
 		f.Sort = ""
 	}
 	v := views.ImageDetail{Image: img, Filter: f, MaxTags: tagsShown}
-	if v.Usages, err = h.store.ListImageUsages(ctx, registry, repository, f); err != nil {
+	key := fmt.Sprintf("%s\x00%s\x00%+v", registry, repository, f)
+	v.Usages, err = h.imageUsages.get(ctx, key, func(ctx context.Context) (store.ImageUsePage, error) {
+		return h.store.ListImageUsages(ctx, registry, repository, f)
+	})
+	if err != nil {
 		return err
 	}
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "usage-results" {
 		return render(c, http.StatusOK, views.ImageUsageResults(v))
 	}
-	if v.Tags, err = h.store.ImageTags(ctx, registry, repository, tagsShown); err != nil {
+	v.Tags, err = h.imageTags.get(ctx, registry+"\x00"+repository, func(ctx context.Context) ([]store.TagCount, error) {
+		return h.store.ImageTags(ctx, registry, repository, tagsShown)
+	})
+	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.ImagePage(h.layout(c, img.Name(), "images"), v))

@@ -135,8 +135,8 @@ func TestLoad(t *testing.T) {
 			return err
 		}
 		var reg, rep string
-		if err := tx.QueryRowContext(ctx, `SELECT registry, repository FROM image_usages
-			GROUP BY registry, repository ORDER BY count(*) DESC LIMIT 1`).Scan(&reg, &rep); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT registry, repository FROM image_stats
+			ORDER BY repos DESC LIMIT 1`).Scan(&reg, &rep); err != nil {
 			return err
 		}
 		image = views.ImagePath(reg, rep)
@@ -170,6 +170,14 @@ func TestLoad(t *testing.T) {
 		{"/images", true},
 		{image, true},
 		{"/deprecations", true},
+		{"/resources", true},
+		{"/resources?namespace=flux-system", true},
+		{"/resources/kustomize.toolkit.fluxcd.io/Kustomization", true},
+		{"/resources/helm.toolkit.fluxcd.io/HelmRelease?name=cert-manager", true},
+		{"/search?q=home", true},
+		{"/search/suggest?q=son", true},
+		{"/ecosystem", true},
+		{"/ecosystem?days=365", true},
 	}
 	hc := &http.Client{
 		Jar:           login.hc.Jar,

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,7 +24,9 @@ func (h *Handlers) listRepositories(c echo.Context) error {
 	if _, ok := store.RepoSorts[f.Sort]; !ok {
 		f.Sort = ""
 	}
-	res, err := h.store.ListRepositories(ctx, f)
+	res, err := h.repoLists.get(ctx, fmt.Sprintf("%+v", f), func(ctx context.Context) (store.RepoPage, error) {
+		return h.store.ListRepositories(ctx, f)
+	})
 	if err != nil {
 		return err
 	}

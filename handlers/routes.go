@@ -64,6 +64,7 @@ func (h *Handlers) Echo() *echo.Echo {
 		HSTSMaxAge: 31536000, ContentSecurityPolicy: contentSecurityPolicy, ReferrerPolicy: "same-origin",
 	}))
 	e.Use(extraHeaders)
+	e.Use(h.instrument)
 	e.Use(middleware.BodyLimit("1M"))
 
 	// Static files and health probes carry no session and need no CSRF cookie.
@@ -76,6 +77,9 @@ func (h *Handlers) Echo() *echo.Echo {
 
 	e.GET("/api/health", h.health)
 	e.GET("/api/health/db", h.healthDB)
+	h.registerMetrics(e)
+	h.registerAPI(e)
+	h.registerExport(e)
 
 	e.GET("/login", h.showLogin)
 	e.POST("/login", h.login, h.throttleLoginByIP)
@@ -100,6 +104,9 @@ func (h *Handlers) Echo() *echo.Echo {
 	h.registerCharts(e, read)
 	h.registerImages(e, read)
 	h.registerDeprecations(e, read)
+	h.registerKinds(e, read)
+	h.registerEcosystem(e, read)
+	h.registerSearch(e, read)
 	e.GET("/account", h.showAccount, user...)
 	e.POST("/account", h.updateAccount, user...)
 	e.POST("/account/password", h.changePassword, user...)
@@ -201,7 +208,10 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	var he *echo.HTTPError
 	var te *throttledError
 	var ve *store.ValidationError
+	var ae *APIError
 	switch {
+	case errors.As(err, &ae):
+		status, msg = ae.Status, ae.Message
 	case errors.As(err, &te):
 		secs := int(te.retryAfter.Round(time.Second).Seconds())
 		secs = max(secs, 1)
@@ -232,6 +242,14 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
+		return
+	}
+	if isAPIv1(c.Request().URL.Path) {
+		code := apiErrorCode(status)
+		if ae != nil {
+			code = ae.Code
+		}
+		_ = c.JSON(status, map[string]*APIError{"error": {Code: code, Message: msg}})
 		return
 	}
 	if strings.HasPrefix(c.Request().URL.Path, "/api/") {

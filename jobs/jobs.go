@@ -23,14 +23,15 @@ import (
 
 // Job names, as stored in job_runs and accepted by `kubestats run`.
 const (
-	JobDiscover = "discover"
-	JobRefresh  = "refresh"
-	JobSync     = "sync"
-	JobPrune    = "prune"
+	JobDiscover  = "discover"
+	JobRefresh   = "refresh"
+	JobSync      = "sync"
+	JobAggregate = "aggregate"
+	JobPrune     = "prune"
 )
 
 // Names lists the jobs in the order pages show them.
-var Names = []string{JobDiscover, JobRefresh, JobSync, JobPrune}
+var Names = []string{JobDiscover, JobRefresh, JobSync, JobAggregate, JobPrune}
 
 // ErrAlreadyRunning is returned by Run when the job is running already.
 var ErrAlreadyRunning = errors.New("jobs: already running")
@@ -105,6 +106,8 @@ func (r *Runner) body(job string) (func(context.Context) (Counts, error), bool) 
 		return r.Refresh, true
 	case JobSync:
 		return r.Sync, true
+	case JobAggregate:
+		return r.Aggregate, true
 	case JobPrune:
 		return r.Prune, true
 	}
@@ -244,7 +247,7 @@ func (r *Runner) Schedule(opts ...gocron.SchedulerOption) (gocron.Scheduler, err
 		return nil, fmt.Errorf("jobs: scheduler: %w", err)
 	}
 	for _, name := range Names {
-		if name != JobPrune && !r.gh.Configured() {
+		if name != JobPrune && name != JobAggregate && !r.gh.Configured() {
 			continue // nothing to do without a token; pages say discovery is paused
 		}
 		j, err := s.NewJob(gocron.DurationJob(r.interval(name)),
@@ -307,7 +310,8 @@ func (r *Runner) Infos() []Info {
 		JobRefresh:  "Reads the statistics and head commit of every known repository, 100 per query",
 		JobSync: fmt.Sprintf("Downloads and scans every repository whose head commit is not scanned yet, %d at a time",
 			max(r.cfg.SyncConcurrency, 1)),
-		JobPrune: "Deletes expired sessions and job runs older than the retention",
+		JobAggregate: "Computes the ecosystem page's daily figures: every missing day since the first discovery, and the last three days again",
+		JobPrune:     "Deletes expired sessions and job runs older than the retention",
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

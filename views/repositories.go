@@ -60,6 +60,9 @@ func ago(t *time.Time, now time.Time) string {
 	}
 	d := now.Sub(*t)
 	switch {
+	case d < 0:
+		// Commit times come from the committer's clock, which can be ahead of ours.
+		return t.UTC().Format("2006-01-02 15:04")
 	case d < time.Hour:
 		return fmt.Sprintf("%d min ago", int(d.Minutes()))
 	case d < 48*time.Hour:

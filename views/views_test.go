@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubestats/kubestats/store"
 )
@@ -32,5 +33,17 @@ func TestLayoutCarriesCSRFForHTMX(t *testing.T) {
 	}
 	if !strings.Contains(html, `/static/app.css?v=abc`) {
 		t.Error("app.css not linked with its fingerprint")
+	}
+}
+
+func TestAgoNeverNegative(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	future := now.Add(3 * time.Hour)
+	if got := ago(&future, now); got != "2026-11-25 15:00" {
+		t.Errorf("a commit ahead of our clock: got %q, want its time", got)
+	}
+	past := now.Add(-90 * time.Minute)
+	if got := ago(&past, now); got != "1 h ago" {
+		t.Errorf("got %q, want 1 h ago", got)
 	}
 }

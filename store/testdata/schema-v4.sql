@@ -312,3 +312,25 @@ CREATE TABLE kind_stats (
     PRIMARY KEY (api_group, kind)
 ) WITHOUT ROWID;
 CREATE INDEX kind_stats_repos ON kind_stats (repos DESC, objects DESC);
+
+-- The cross-repository resources pages: names of a kind, and everything in a namespace.
+CREATE INDEX resources_kind_name ON resources (api_group, kind, name, repository_id, namespace);
+CREATE INDEX resources_namespace ON resources (namespace, api_group, kind, repository_id, name);
+-- liveRepoUsage's list of hidden repositories, read by every community query.
+CREATE INDEX repositories_hidden ON repositories (id) WHERE deleted_at IS NOT NULL OR blocked_at IS NOT NULL;
+-- The aggregate job's "events detected since" step.
+CREATE INDEX resource_events_detected_at ON resource_events (detected_at);
+
+-- API tokens: a user's named bearer tokens. Only the SHA-256 of a token is kept; the token is
+-- shown once when created. Revoked tokens stay listed (with revoked_at) so their use is explained.
+CREATE TABLE api_tokens (
+    id           INTEGER  PRIMARY KEY,
+    user_id      INTEGER  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name         TEXT     NOT NULL,
+    token_hash   TEXT     NOT NULL UNIQUE, -- hex SHA-256 of the token
+    prefix       TEXT     NOT NULL, -- the token's first characters, to recognise it in lists and logs
+    created_at   DATETIME NOT NULL,
+    last_used_at DATETIME,
+    revoked_at   DATETIME
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id, created_at);

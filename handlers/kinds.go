@@ -1,0 +1,149 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kubestats/kubestats/store"
+	"github.com/kubestats/kubestats/views"
+)
+
+// A kind's name table groups every object of the kind (tens of thousands for Kustomization
+// or HelmRelease) yet changes only when a sync lands, so the unfiltered pages are cached until
+// the store's data changes. Filtered name pages go to SQL: they are rarer and narrower.
+const (
+	kindNamesTTL        = 2 * time.Minute
+	kindNamesCacheItems = 512
+)
+
+// registerKinds mounts the cross-repository Resources views; read guards them (login unless
+// the site is public).
+func (h *Handlers) registerKinds(e *echo.Echo, read []echo.MiddlewareFunc) {
+	kh := &kindHandlers{h: h, names: newTTLCache[store.KindNamePage](kindNamesTTL, kindNamesCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale()}
+	e.GET("/resources", kh.listKinds, read...)
+	// The core group is "core" in the path; one object name is selected by ?name=.
+	e.GET("/resources/:group/:kind", kh.showKind, read...)
+}
+
+// kindHandlers serves the Resources views with the kind page's name cache.
+type kindHandlers struct {
+	h     *Handlers
+	names *ttlCache[store.KindNamePage]
+}
+
+// kindSwap reports whether htmx asks for just the target element.
+func kindSwap(c echo.Context, target string) bool {
+	return c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == target
+}
+
+func (kh *kindHandlers) listKinds(c echo.Context) error {
+	ctx := c.Request().Context()
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	f := store.KindFilter{
+		Group: views.GroupFromParam(c.QueryParam("group")), Kind: c.QueryParam("kind"),
+		Namespace: views.NamespaceFromParam(c.QueryParam("namespace")), Name: c.QueryParam("name"), Repo: c.QueryParam("repo"),
+		Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50,
+	}
+	if _, ok := store.KindSorts[f.Sort]; !ok {
+		f.Sort = ""
+	}
+	res, err := kh.h.store.ListKinds(ctx, f)
+	if err != nil {
+		return err
+	}
+	v := views.KindList{Filter: f, Page: res}
+	if res.Total == 0 && !v.Filtered() {
+		if v.Scanned, err = kh.h.store.ScannedRepositoryCount(ctx); err != nil {
+			return err
+		}
+	}
+	// htmx swaps only the results; the filter form stays as the user is typing in it.
+	if kindSwap(c, "kind-results") {
+		return render(c, http.StatusOK, views.KindResults(v))
+	}
+	if v.Groups, err = kh.h.store.KindGroups(ctx, 200); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.KindsPage(kh.h.layout(c, "Resources", "resources"), v))
+}
+
+// kindParams reads group and kind from the path. Echo leaves parameters escaped when the
+// request path needed escaping (RawPath set), so unescape them then.
+func kindParams(c echo.Context) (string, string, error) {
+	group, kind := c.Param("group"), c.Param("kind")
+	if c.Request().URL.RawPath != "" {
+		var err1, err2 error
+		group, err1 = url.PathUnescape(group)
+		kind, err2 = url.PathUnescape(kind)
+		if err1 != nil || err2 != nil {
+			return "", "", fmt.Errorf("kind path %q: %w", c.Request().URL.RawPath, store.ErrNotFound)
+		}
+	}
+	g := views.GroupFromParam(group)
+	if g == nil || kind == "" {
+		return "", "", fmt.Errorf("kind path %q: %w", c.Request().URL.Path, store.ErrNotFound)
+	}
+	return *g, kind, nil
+}
+
+func (kh *kindHandlers) showKind(c echo.Context) error {
+	ctx := c.Request().Context()
+	group, kind, err := kindParams(c)
+	if err != nil {
+		return err
+	}
+	k, err := kh.h.store.GetKind(ctx, group, kind)
+	if err != nil {
+		return err
+	}
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	ns := views.NamespaceFromParam(c.QueryParam("namespace"))
+	if names, ok := c.QueryParams()["name"]; ok {
+		return kh.showKindName(c, k, names[0], ns, max(page, 1))
+	}
+	f := store.KindNameFilter{Q: c.QueryParam("q"), Namespace: ns, Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50}
+	if _, ok := store.KindNameSorts[f.Sort]; !ok {
+		f.Sort = ""
+	}
+	v := views.KindDetail{Kind: k, Filter: f}
+	load := func(ctx context.Context) (store.KindNamePage, error) {
+		return kh.h.store.ListKindNames(ctx, group, kind, f)
+	}
+	if f.Q == "" && f.Namespace == nil {
+		key := group + "\x00" + kind + "\x00" + f.Sort + "\x00" + strconv.Itoa(f.Page)
+		v.Names, err = kh.names.get(ctx, key, load)
+	} else {
+		v.Names, err = load(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if kindSwap(c, "name-results") {
+		return render(c, http.StatusOK, views.KindNameResults(v))
+	}
+	return render(c, http.StatusOK, views.KindPage(kh.h.layout(c, k.Kind, "resources"), v))
+}
+
+// showKindName is the kind page drilled down to one name: the objects that carry it.
+func (kh *kindHandlers) showKindName(c echo.Context, k store.KindSummary, name string, ns *string, page int) error {
+	ctx := c.Request().Context()
+	f := store.KindObjectFilter{Namespace: ns, Sort: c.QueryParam("sort"), Page: page, PerPage: 50}
+	if _, ok := store.KindObjectSorts[f.Sort]; !ok {
+		f.Sort = ""
+	}
+	objs, err := kh.h.store.ListKindObjects(ctx, k.Group, k.Kind, name, f)
+	if err != nil {
+		return err
+	}
+	v := views.KindObjects{Kind: k, Name: name, Filter: f, Objects: objs}
+	if kindSwap(c, "object-results") {
+		return render(c, http.StatusOK, views.KindObjectResults(v))
+	}
+	return render(c, http.StatusOK, views.KindNamePage(kh.h.layout(c, k.Kind+" "+name, "resources"), v))
+}
