@@ -75,6 +75,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args, getenv, stderr)
 	case "user":
 		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "token":
+		return tokenCommand(ctx, args, getenv, stdout, stderr)
+	case "export":
+		return exportCommand(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kubestats", buildVersion(), runtime.Version())
 		return nil
@@ -100,7 +106,11 @@ Usage:
   kubestats user create [flags]    create a user; the password is read from stdin or a prompt
   kubestats user set-password      set a user's password (--email)
   kubestats user list              list users
-  kubestats run discover|refresh|sync|prune   run one job once, print a summary, exit 1 on failure
+  kubestats token create --email E --name N   print a new API token for scripts (shown once)
+  kubestats token list|revoke --email E [--id N]   list or revoke a user's API tokens
+  kubestats run discover|refresh|sync|aggregate|export|prune   run one job once, print a summary, exit 1 on failure
+  kubestats export FILE            write the public dataset (no user data) to FILE
+  kubestats backup [--force] FILE  copy the whole database to FILE, safe while serve runs
   kubestats scan [--json] DIR      scan a local checkout like a sync would (no GitHub, no database)
   kubestats version                print the version
   kubestats healthcheck [--url U]  exit 0 when the server and its database answer (for container probes)
@@ -153,6 +163,9 @@ type config struct {
 	SyncConcurrency  int
 	MaxFileBytes     int64
 	Public           bool
+	APIRateLimit     int
+	MetricsToken     string
+	ExportPath       string
 }
 
 // setting binds one environment variable and one flag to a config field.
@@ -314,6 +327,22 @@ func serveSettings() []setting {
 		{envs: []string{"KUBESTATS_PUBLIC"}, flag: "public", def: "false", kind: "bool",
 			usage: "let anonymous visitors read every read-only view; actions and administration still need a login",
 			apply: boolSetting(func(c *config) *bool { return &c.Public })},
+		{envs: []string{"KUBESTATS_API_RATE_LIMIT"}, flag: "api-rate-limit", def: "600",
+			usage: "API requests per minute per token (per user for browser sessions, per IP for anonymous reads)",
+			apply: func(c *config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 100000 {
+					return fmt.Errorf("%q is not a number from 1 to 100000", v)
+				}
+				c.APIRateLimit = n
+				return nil
+			}},
+		{envs: []string{"KUBESTATS_EXPORT_PATH"}, flag: "export-path",
+			usage: "file the daily public dataset export is written to and served from (default: beside the database, DB-export.sqlite)",
+			apply: func(c *config, v string) error { c.ExportPath = v; return nil }},
+		{envs: []string{"KUBESTATS_METRICS_TOKEN"}, flag: "metrics-token", kind: "secret",
+			usage: "bearer token Prometheus must send to read /metrics; empty leaves /metrics open",
+			apply: func(c *config, v string) error { c.MetricsToken = v; return nil }},
 		{envs: []string{"KUBESTATS_TRUST_PROXY"}, flag: "trust-proxy", def: "false", kind: "bool",
 			usage: "behind a reverse proxy on a private network: take client IP and scheme from X-Forwarded-For/-Proto",
 			apply: boolSetting(func(c *config) *bool { return &c.TrustProxy })},
@@ -471,11 +500,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else if n > 0 {
 		log.Warn("repositories left syncing by the last stop are due again", "repos", n)
 	}
-	gh := newGitHub(c, log)
-	runner := newRunner(st, gh, c, log)
+	metrics := handlers.NewMetrics(st)
+	gh := newGitHub(c, log, metrics)
+	runner := newRunner(st, gh, c, log, metrics)
 	h, err := handlers.New(st, handlers.Config{
 		Version: buildVersion(), SecretKey: secret, SessionIdle: c.SessionIdle, SessionLifetime: c.SessionLifetime,
 		TrustProxy: c.TrustProxy, GitHubTokenSet: c.GitHubToken != "", Public: c.Public, Static: static, Topics: c.Topics,
+		APIRateLimit: c.APIRateLimit, MetricsToken: c.MetricsToken, Metrics: metrics, ExportPath: exportPath(c),
 	}, runner, gh, log)
 	if err != nil {
 		return err
@@ -525,16 +556,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	return err
 }
 
-func newGitHub(c config, log *slog.Logger) *githubql.Client {
-	return githubql.New(githubql.Options{Token: c.GitHubToken, GraphQLURL: c.GraphQLURL, APIURL: c.APIURL, Logger: log})
+// newGitHub builds the GitHub client; obs (nil outside serve) receives its request figures.
+func newGitHub(c config, log *slog.Logger, obs githubql.Observer) *githubql.Client {
+	return githubql.New(githubql.Options{Token: c.GitHubToken, GraphQLURL: c.GraphQLURL, APIURL: c.APIURL, Logger: log, Observer: obs})
 }
 
-func newRunner(st *store.Store, gh *githubql.Client, c config, log *slog.Logger) *jobs.Runner {
+// newRunner builds the job runner; obs (nil outside serve) receives job and sync figures.
+func newRunner(st *store.Store, gh *githubql.Client, c config, log *slog.Logger, obs jobs.Observer) *jobs.Runner {
 	return jobs.New(st, gh, jobs.Config{
 		Topics: c.Topics, IncludeForks: c.IncludeForks, MaxRepoSizeMB: c.MaxRepoSizeMB,
 		DiscoverInterval: c.DiscoverInterval, RefreshInterval: c.RefreshInterval,
 		SyncInterval: c.SyncInterval, SyncConcurrency: c.SyncConcurrency, ScanLimits: scanLimits(c),
-		Sessions: store.SessionPolicy{Idle: c.SessionIdle, Lifetime: c.SessionLifetime},
+		Sessions: store.SessionPolicy{Idle: c.SessionIdle, Lifetime: c.SessionLifetime}, Observer: obs,
+		ExportPath: exportPath(c),
 	}, log)
 }
 
@@ -558,7 +592,7 @@ func runJob(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	defer st.Close()
 	start := time.Now()
-	counts, err := newRunner(st, newGitHub(c, log), c, log).Run(ctx, job, "cli")
+	counts, err := newRunner(st, newGitHub(c, log, nil), c, log, nil).Run(ctx, job, "cli")
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
@@ -828,4 +862,169 @@ func scanCommand(ctx context.Context, args []string, getenv func(string) string,
 		return enc.Encode(res)
 	}
 	return res.WriteTable(stdout)
+}
+
+// tokenCommand is `kubestats token create|list|revoke`: API tokens for scripts, without the UI.
+func tokenCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "Usage: kubestats token create|list|revoke --email E [flags]")
+		return errors.New("token needs a subcommand: create, list or revoke")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "create", "list", "revoke":
+	default:
+		return fmt.Errorf("unknown token command %q: use create, list or revoke", sub)
+	}
+	var email, name string
+	var id int64
+	extra := func(fs *flag.FlagSet) {
+		fs.StringVar(&email, "email", "", "the token owner's email (required)")
+		switch sub {
+		case "create":
+			fs.StringVar(&name, "name", "", "the token's name, e.g. what script uses it (required)")
+		case "revoke":
+			fs.Int64Var(&id, "id", 0, "the token's id, from 'kubestats token list' (required)")
+		}
+	}
+	c, fs, err := parseSettings("token "+sub, args, getenv, commonSettings, stderr, extra)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case email == "":
+		return fmt.Errorf("token %s needs --email", sub)
+	case sub == "create" && name == "":
+		return errors.New("token create needs --name")
+	case sub == "revoke" && id <= 0:
+		return errors.New("token revoke needs --id")
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.GetUserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user has the email %s", email)
+	}
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "create":
+		token, t, err := st.CreateToken(ctx, u.ID, name)
+		if err != nil {
+			return err
+		}
+		// Only the token goes to stdout, so TOKEN=$(kubestats token create …) works.
+		fmt.Fprintln(stdout, token)
+		fmt.Fprintf(stderr, "created token %q (id %d) for %s; it is not stored in clear and cannot be shown again\n", t.Name, t.ID, u.Email)
+		return nil
+	case "revoke":
+		if err := st.RevokeToken(ctx, u.ID, id); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%s has no token with id %d", u.Email, id)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked token %d of %s\n", id, u.Email)
+		return nil
+	default: // list
+		tokens, err := st.ListTokens(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+		for _, t := range tokens {
+			used, revoked := "never", "-"
+			if t.LastUsedAt != nil {
+				used = t.LastUsedAt.UTC().Format(time.RFC3339)
+			}
+			if t.RevokedAt != nil {
+				revoked = t.RevokedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Name, t.Prefix, t.CreatedAt.UTC().Format(time.RFC3339), used, revoked)
+		}
+		return tw.Flush()
+	}
+}
+
+// exportPath is where the export job writes the dataset and the API serves it from: the
+// setting, else beside the database (kubestats.db → kubestats-export.sqlite).
+func exportPath(c config) string {
+	if c.ExportPath != "" {
+		return c.ExportPath
+	}
+	return strings.TrimSuffix(c.DB, ".db") + "-export.sqlite"
+}
+
+// openExisting opens the database for the commands that copy it: creating an empty one
+// there would only hide a mistyped path.
+func openExisting(ctx context.Context, c config) (*store.Store, error) {
+	if _, err := os.Stat(c.DB); err != nil {
+		return nil, fmt.Errorf("no database at %s: %w", c.DB, err)
+	}
+	return openStore(ctx, c)
+}
+
+// exportCommand is `kubestats export FILE`: the public dataset, as the export job writes it.
+func exportCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, fs, err := parseSettings("export", args, getenv, commonSettings, stderr, nil)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("export needs exactly one file: kubestats export [flags] FILE")
+	}
+	st, err := openExisting(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	info, err := st.Export(ctx, fs.Arg(0), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "exported %d repositories and %d resources to %s: %d bytes in %s\n",
+		info.Rows["repositories"], info.Rows["resources"], info.Path, info.Bytes, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// backupCommand is `kubestats backup FILE`: a consistent copy of the whole database, safe
+// while serve runs (WAL lets this second process read while serve writes).
+func backupCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var force bool
+	c, fs, err := parseSettings("backup", args, getenv, commonSettings, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&force, "force", false, "replace FILE when it exists")
+	})
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("backup needs exactly one file: kubestats backup [--force] FILE")
+	}
+	st, err := openExisting(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	backup := st.Backup
+	if force {
+		backup = st.BackupReplace
+	}
+	start := time.Now()
+	if err := backup(ctx, fs.Arg(0)); err != nil {
+		return err
+	}
+	size := int64(0)
+	if fi, err := os.Stat(fs.Arg(0)); err == nil {
+		size = fi.Size()
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s: %d bytes in %s\n", c.DB, fs.Arg(0), size, time.Since(start).Round(time.Millisecond))
+	return nil
 }

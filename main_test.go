@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -804,4 +806,100 @@ func TestBrowserCommunityWalk(t *testing.T) {
 		t.Errorf("event total %q", total)
 	}
 	b.checkProblems(t)
+}
+
+// TestTokenExportBackupCommands runs the operator commands of issue 6 against a served
+// database: a token made on the command line opens the API, revoking it closes it again; an
+// export holds the public tables and no users; a backup taken while serve runs passes the
+// integrity check and serves again, tokens and all.
+func TestTokenExportBackupCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "k.db")
+	env := map[string]string{"KUBESTATS_DB": db, "KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "first admin pw"}
+	base := func() string { b, _ := startServer(t, env); return b }()
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), args, envFunc(env), strings.NewReader(""), &out, io.Discard)
+		return strings.TrimSpace(out.String()), err
+	}
+	me := func(base, token string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+
+	token, err := cli("token", "create", "--email", "admin@example.org", "--name", "ci script")
+	if err != nil || !strings.HasPrefix(token, "ks_") || strings.Contains(token, "\n") {
+		t.Fatalf("token create: %q %v; want only the token on stdout", token, err)
+	}
+	if code := me(base, token); code != http.StatusOK {
+		t.Fatalf("new token: /api/v1/me answered %d", code)
+	}
+	spare, err := cli("token", "create", "--email", "admin@example.org", "--name", "spare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := cli("token", "list", "--email", "admin@example.org")
+	if err != nil || !strings.Contains(list, "ci script") || strings.Contains(list, token) {
+		t.Fatalf("token list: %q %v; want the names, never the tokens", list, err)
+	}
+	id := strings.Fields(strings.Split(list, "\n")[2])[0] // newest first: "spare", then "ci script"
+	if _, err := cli("token", "revoke", "--email", "admin@example.org", "--id", id); err != nil {
+		t.Fatal(err)
+	}
+	if code := me(base, token); code != http.StatusUnauthorized {
+		t.Fatalf("revoked token: /api/v1/me answered %d, want 401", code)
+	}
+
+	export := filepath.Join(dir, "public.sqlite")
+	if out, err := cli("export", export); err != nil || !strings.Contains(out, "exported") {
+		t.Fatalf("export: %q %v", out, err)
+	}
+	raw, err := sql.Open("sqlite", export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var tables string
+	if err := raw.QueryRow(`SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	for _, private := range []string{"users", "sessions", "api_tokens", "settings", "job_runs"} {
+		if slices.Contains(strings.Fields(tables), private) {
+			t.Errorf("the export holds %s: %s", private, tables)
+		}
+	}
+	if !slices.Contains(strings.Fields(tables), "readme") || !slices.Contains(strings.Fields(tables), "resources") {
+		t.Errorf("the export lacks its readme or resources: %s", tables)
+	}
+
+	backup := filepath.Join(dir, "backup.db")
+	if out, err := cli("backup", backup); err != nil || !strings.Contains(out, "backed up") {
+		t.Fatalf("backup while serving: %q %v", out, err)
+	}
+	if _, err := cli("backup", backup); err == nil {
+		t.Fatal("a second backup over the first must be refused without --force")
+	}
+	check, err := sql.Open("sqlite", backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok string
+	if err := check.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("integrity_check of the backup: %q %v", ok, err)
+	}
+	check.Close()
+	restored := map[string]string{"KUBESTATS_DB": backup}
+	rbase, _ := startServer(t, restored)
+	if code := me(rbase, spare); code != http.StatusOK {
+		t.Fatalf("the restored database does not serve the spare token: %d", code)
+	}
+	if code := me(rbase, token); code != http.StatusUnauthorized {
+		t.Fatalf("the restored database forgot the revocation: %d", code)
+	}
 }

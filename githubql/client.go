@@ -58,6 +58,45 @@ type Options struct {
 
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Observer, when set, is told about every request, for process-wide metrics.
+	Observer Observer
+}
+
+// Observer receives the client's figures as they happen (a Meter counts one job's share).
+// Its methods are called concurrently and must be cheap.
+type Observer interface {
+	// GitHubRequest reports one HTTP attempt: kind "graphql" or "tarball", outcome "success",
+	// "error" (retried or not) or "cancelled".
+	GitHubRequest(kind, outcome string)
+	// GitHubRateLimit reports a GraphQL answer's cost and the points it says remain.
+	GitHubRateLimit(cost, remaining int)
+	// GitHubRetry reports a retry: reason "rate_limit", "server_error", "network" or "stalled".
+	GitHubRetry(reason string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) GitHubRequest(string, string) {}
+func (nopObserver) GitHubRateLimit(int, int)     {}
+func (nopObserver) GitHubRetry(string)           {}
+
+func (c *Client) observer() Observer {
+	if c.o.Observer == nil {
+		return nopObserver{}
+	}
+	return c.o.Observer
+}
+
+// retryReason names why an attempt that got status (0: no answer) is retried.
+func retryReason(status int) string {
+	switch {
+	case status == 0:
+		return "network"
+	case status >= 500:
+		return "server_error"
+	default: // 403/429 secondary limits, and 200 answers with RATE_LIMITED errors
+		return "rate_limit"
+	}
 }
 
 // RateLimit is the last known state of the GraphQL rate limit.
@@ -257,16 +296,20 @@ func (c *Client) query(ctx context.Context, q any, vars map[string]any, rl *rate
 		m.Requests.Add(1)
 		c.noteHeaders(info.header)
 		if ctx.Err() != nil {
+			c.observer().GitHubRequest("graphql", "cancelled")
 			return nil, ctx.Err()
 		}
 		wait, retry, ferr := c.classify(err, info, attempt)
 		if ferr == nil && !retry {
+			c.observer().GitHubRequest("graphql", "success")
 			if rl != nil && rl.Limit > 0 {
 				c.noteRateLimit(*rl)
 				m.Points.Add(int64(rl.Cost))
+				c.observer().GitHubRateLimit(rl.Cost, rl.Remaining)
 			}
 			return info, nil
 		}
+		c.observer().GitHubRequest("graphql", "error")
 		if !retry {
 			return info, ferr
 		}
@@ -275,6 +318,7 @@ func (c *Client) query(ctx context.Context, q any, vars map[string]any, rl *rate
 			break
 		}
 		m.Retries.Add(1)
+		c.observer().GitHubRetry(retryReason(info.status))
 		c.o.Logger.Warn("github: retrying", "attempt", attempt, "wait_ms", wait.Milliseconds(), "err", ferr)
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, err

@@ -48,11 +48,14 @@ func (c *Client) Tarball(ctx context.Context, owner, name, ref string) (io.ReadC
 		m.Downloads.Add(1)
 		body, wait, retry, err := c.tarballAttempt(ctx, u, attempt)
 		if err == nil {
+			c.observer().GitHubRequest("tarball", "success")
 			return body, nil
 		}
 		if ctx.Err() != nil {
+			c.observer().GitHubRequest("tarball", "cancelled")
 			return nil, fmt.Errorf("tarball %s: %w", what, ctx.Err())
 		}
+		c.observer().GitHubRequest("tarball", "error")
 		if !retry {
 			return nil, fmt.Errorf("tarball %s: %w", what, err)
 		}
@@ -61,6 +64,7 @@ func (c *Client) Tarball(ctx context.Context, owner, name, ref string) (io.ReadC
 			break
 		}
 		m.Retries.Add(1)
+		c.observer().GitHubRetry(downloadRetryReason(err))
 		c.o.Logger.Warn("github: retrying tarball", "repo", owner+"/"+name, "attempt", attempt, "wait_ms", wait.Milliseconds(), "err", err)
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("tarball %s: %w", what, err)
@@ -153,9 +157,31 @@ func (c *Client) classifyDownload(status int, h http.Header, msg, host string, a
 	case status == http.StatusForbidden && !rateLimited(h, msg):
 		return 0, false, fmt.Errorf("githubql: GitHub refused the download (%s)", detail)
 	case status == http.StatusForbidden || status == http.StatusTooManyRequests || status >= 500:
-		return c.classify(nil, &callInfo{status: status, header: h}, attempt)
+		wait, retry, err := c.classify(nil, &callInfo{status: status, header: h}, attempt)
+		return wait, retry, &statusError{status: status, err: err}
 	}
 	return 0, false, fmt.Errorf("githubql: GitHub answered %s", detail)
+}
+
+// statusError keeps a failed download attempt's HTTP status, to tell retry reasons apart.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// downloadRetryReason names why a download attempt is retried (see retryReason).
+func downloadRetryReason(err error) string {
+	var se *statusError
+	switch {
+	case errors.Is(err, ErrStalled):
+		return "stalled"
+	case errors.As(err, &se):
+		return retryReason(se.status)
+	}
+	return retryReason(0) // no answer
 }
 
 // rateLimited tells GitHub's 403 for a rate limit from a 403 for a permission.

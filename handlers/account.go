@@ -16,7 +16,7 @@ func (h *Handlers) showAccount(c echo.Context) error {
 }
 
 func (h *Handlers) renderAccount(c echo.Context, status int, f views.AccountForms) error {
-	return render(c, status, views.AccountPage(h.layout(c, "Account", "account"), f))
+	return render(c, status, views.AccountPage(h.layout(c, "Account", "account"), f, h.tokensView(c, views.TokensView{})))
 }
 
 func (h *Handlers) updateAccount(c echo.Context) error {

@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -136,4 +139,25 @@ func (c *ttlCache[V]) finish(ctx context.Context, key string, version uint64, ca
 		}
 	}
 	c.entries[key] = ttlEntry[V]{v: call.v, exp: c.now().Add(c.ttl), version: version}
+}
+
+// cacheKey joins the parts of a cache key. Filters hold optional values as *string, which
+// fmt would print as addresses: those are written out (or "<nil>") so that equal filters
+// give equal keys.
+func cacheKey(parts ...any) string {
+	var b strings.Builder
+	for _, p := range parts {
+		switch v := p.(type) {
+		case *string:
+			if v == nil {
+				b.WriteString("<nil>")
+			} else {
+				b.WriteString(strconv.Quote(*v))
+			}
+		default:
+			fmt.Fprintf(&b, "%v", v)
+		}
+		b.WriteByte(0)
+	}
+	return b.String()
 }

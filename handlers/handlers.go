@@ -75,6 +75,7 @@ type Handlers struct {
 	loginByEmail *throttle
 	assetVersion string
 	policy       store.SessionPolicy
+	apiLimit     *apiLimiter // the API's per-client budget, shared by every /api/v1 group
 	// repoFacets caches the repositories page's filter menus: counting topics means reading every
 	// repository's topics, and the menus need not change with every sync.
 	repoFacets *ttlCache[repoFacets]
@@ -88,6 +89,13 @@ type Handlers struct {
 	// thousands of usages to group and sort.
 	imageTags   *ttlCache[[]store.TagCount]
 	imageUsages *ttlCache[store.ImageUsePage]
+	// repoPages caches a repository page's metrics and scan sections under the repository's
+	// state (see repoStateKey), so it is exact without following the store's version.
+	repoPages *ttlCache[repoPageData]
+	// repoResources and repoEventDays cache a repository's resource pages and its year of
+	// daily event counts the same way.
+	repoResources *ttlCache[store.ResourcePage]
+	repoEventDays *ttlCache[[]store.EventDay]
 	// deprecatedAPIs caches the deprecations overview, a GROUP BY over every deprecated usage.
 	deprecatedAPIs *ttlCache[[]store.DeprecatedAPI]
 }
@@ -138,9 +146,13 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		repoLists:      newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version),
 		imageTags:      newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		imageUsages:    newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		repoPages:      newTTLCache[repoPageData](time.Minute, 512, cfg.Now),
+		repoResources:  newTTLCache[store.ResourcePage](time.Minute, 512, cfg.Now),
+		repoEventDays:  newTTLCache[[]store.EventDay](time.Minute, 512, cfg.Now),
 		deprecatedAPIs: newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
 		assetVersion:   av,
 		policy:         store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+		apiLimit:       newAPILimiter(cfg),
 	}, nil
 }
 

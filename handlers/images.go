@@ -90,7 +90,7 @@ func (h *Handlers) showImage(c echo.Context) error {
 		f.Sort = ""
 	}
 	v := views.ImageDetail{Image: img, Filter: f, MaxTags: tagsShown}
-	key := fmt.Sprintf("%s\x00%s\x00%+v", registry, repository, f)
+	key := cacheKey(registry, repository, f.Tag, f.Sort, f.Page, f.PerPage)
 	v.Usages, err = h.imageUsages.get(ctx, key, func(ctx context.Context) (store.ImageUsePage, error) {
 		return h.store.ListImageUsages(ctx, registry, repository, f)
 	})

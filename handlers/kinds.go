@@ -14,27 +14,34 @@ import (
 	"github.com/kubestats/kubestats/views"
 )
 
-// A kind's name table groups every object of the kind (tens of thousands for Kustomization
-// or HelmRelease) yet changes only when a sync lands, so the unfiltered pages are cached until
-// the store's data changes. Filtered name pages go to SQL: they are rarer and narrower.
+// Every Resources view groups thousands of objects (tens of thousands for Kustomization or
+// HelmRelease) yet changes only when a sync lands: each is cached per filter until the store's
+// data changes, and reloaded in the background when it does.
 const (
-	kindNamesTTL        = 2 * time.Minute
-	kindNamesCacheItems = 512
+	kindsTTL        = 2 * time.Minute
+	kindsCacheItems = 512
 )
 
 // registerKinds mounts the cross-repository Resources views; read guards them (login unless
 // the site is public).
 func (h *Handlers) registerKinds(e *echo.Echo, read []echo.MiddlewareFunc) {
-	kh := &kindHandlers{h: h, names: newTTLCache[store.KindNamePage](kindNamesTTL, kindNamesCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale()}
+	kh := &kindHandlers{
+		h:       h,
+		lists:   newTTLCache[store.KindPage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		names:   newTTLCache[store.KindNamePage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		objects: newTTLCache[store.KindObjectPage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+	}
 	e.GET("/resources", kh.listKinds, read...)
 	// The core group is "core" in the path; one object name is selected by ?name=.
 	e.GET("/resources/:group/:kind", kh.showKind, read...)
 }
 
-// kindHandlers serves the Resources views with the kind page's name cache.
+// kindHandlers serves the Resources views with their caches.
 type kindHandlers struct {
-	h     *Handlers
-	names *ttlCache[store.KindNamePage]
+	h       *Handlers
+	lists   *ttlCache[store.KindPage]
+	names   *ttlCache[store.KindNamePage]
+	objects *ttlCache[store.KindObjectPage]
 }
 
 // kindSwap reports whether htmx asks for just the target element.
@@ -53,7 +60,10 @@ func (kh *kindHandlers) listKinds(c echo.Context) error {
 	if _, ok := store.KindSorts[f.Sort]; !ok {
 		f.Sort = ""
 	}
-	res, err := kh.h.store.ListKinds(ctx, f)
+	key := cacheKey(f.Group, f.Kind, f.Namespace, f.Name, f.Repo, f.Sort, f.Page, f.PerPage)
+	res, err := kh.lists.get(ctx, key, func(ctx context.Context) (store.KindPage, error) {
+		return kh.h.store.ListKinds(ctx, f)
+	})
 	if err != nil {
 		return err
 	}
@@ -115,12 +125,7 @@ func (kh *kindHandlers) showKind(c echo.Context) error {
 	load := func(ctx context.Context) (store.KindNamePage, error) {
 		return kh.h.store.ListKindNames(ctx, group, kind, f)
 	}
-	if f.Q == "" && f.Namespace == nil {
-		key := group + "\x00" + kind + "\x00" + f.Sort + "\x00" + strconv.Itoa(f.Page)
-		v.Names, err = kh.names.get(ctx, key, load)
-	} else {
-		v.Names, err = load(ctx)
-	}
+	v.Names, err = kh.names.get(ctx, cacheKey(group, kind, f.Q, f.Namespace, f.Sort, f.Page, f.PerPage), load)
 	if err != nil {
 		return err
 	}
@@ -137,7 +142,10 @@ func (kh *kindHandlers) showKindName(c echo.Context, k store.KindSummary, name s
 	if _, ok := store.KindObjectSorts[f.Sort]; !ok {
 		f.Sort = ""
 	}
-	objs, err := kh.h.store.ListKindObjects(ctx, k.Group, k.Kind, name, f)
+	key := cacheKey(k.Group, k.Kind, name, f.Namespace, f.Sort, f.Page, f.PerPage)
+	objs, err := kh.objects.get(ctx, key, func(ctx context.Context) (store.KindObjectPage, error) {
+		return kh.h.store.ListKindObjects(ctx, k.Group, k.Kind, name, f)
+	})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -122,7 +124,9 @@ func (h *Handlers) listRepoResources(c echo.Context) error {
 	}
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	f := store.ResourceFilter{Kind: c.QueryParam("kind"), Namespace: c.QueryParam("namespace"), Page: max(page, 1), PerPage: 100}
-	res, err := h.store.ListResources(ctx, r.ID, f)
+	res, err := h.repoResources.get(ctx, fmt.Sprintf("%s|%+v", repoStateKey(r), f), func(ctx context.Context) (store.ResourcePage, error) {
+		return h.store.ListResources(ctx, r.ID, f)
+	})
 	if err != nil {
 		return err
 	}
@@ -175,7 +179,10 @@ func (h *Handlers) listRepoEvents(c echo.Context) error {
 		return render(c, http.StatusOK, views.RepoEventResults(v))
 	}
 	now := time.Now().UTC()
-	if v.Days, err = h.store.EventDays(ctx, r.ID, now.AddDate(-1, 0, 0)); err != nil {
+	v.Days, err = h.repoEventDays.get(ctx, repoStateKey(r), func(ctx context.Context) ([]store.EventDay, error) {
+		return h.store.EventDays(ctx, r.ID, now.AddDate(-1, 0, 0))
+	})
+	if err != nil {
 		return err
 	}
 	v.Chart = eventChart(v.Days)

@@ -24,6 +24,9 @@ func (h *Handlers) listRepositories(c echo.Context) error {
 	if _, ok := store.RepoSorts[f.Sort]; !ok {
 		f.Sort = ""
 	}
+	if err := canListStatus(currentUser(c), f.Status); err != nil {
+		return err
+	}
 	res, err := h.repoLists.get(ctx, fmt.Sprintf("%+v", f), func(ctx context.Context) (store.RepoPage, error) {
 		return h.store.ListRepositories(ctx, f)
 	})
@@ -54,23 +57,14 @@ func (h *Handlers) showRepository(c echo.Context) error {
 	}
 	u := currentUser(c)
 	now := time.Now().UTC()
-	metrics, err := h.store.RepositoryMetrics(ctx, r.ID, now.AddDate(-1, 0, 0))
+	data, err := h.repoPages.get(ctx, repoStateKey(r), func(ctx context.Context) (repoPageData, error) {
+		return h.loadRepoPage(ctx, r.ID, now)
+	})
 	if err != nil {
 		return err
 	}
-	v := views.RepoDetail{Repo: r, CanAdmin: u != nil && u.IsSuperuser, Now: now, Sync: h.syncPanel(c, r)}
-	if v.Scan.Charts, err = h.store.RepoCharts(ctx, r.ID); err != nil {
-		return err
-	}
-	if v.Scan.Images, err = h.store.RepoImages(ctx, r.ID); err != nil {
-		return err
-	}
-	if v.Scan.Deprecations, err = h.store.RepoDeprecations(ctx, r.ID); err != nil {
-		return err
-	}
-	if v.Scan.Problems, err = h.store.RepoScanProblems(ctx, r.ID); err != nil {
-		return err
-	}
+	metrics, past := data.metrics, data.past
+	v := views.RepoDetail{Repo: r, CanAdmin: u != nil && u.IsSuperuser, Now: now, Sync: h.syncPanel(c, r), Scan: data.scan}
 	for _, m := range metrics {
 		v.Chart.X = append(v.Chart.X, m.At.Unix())
 		v.Chart.Stars = append(v.Chart.Stars, m.Stars)
@@ -80,12 +74,6 @@ func (h *Handlers) showRepository(c echo.Context) error {
 	}
 	for i := len(metrics) - 1; i >= 0 && len(v.Metrics) < 100; i-- {
 		v.Metrics = append(v.Metrics, metrics[i])
-	}
-	var past [2]*store.Metric
-	for i, days := range []int{7, 30} {
-		if m, err := h.store.MetricAt(ctx, r.ID, now.AddDate(0, 0, -days)); err == nil {
-			past[i] = &m
-		}
 	}
 	card := func(label string, cur int, get func(store.Metric) int) views.MetricCard {
 		mc := views.MetricCard{Label: label, Value: cur}
@@ -127,4 +115,59 @@ func (h *Handlers) repositoryAction(c echo.Context) error {
 	h.log.Info("repository action", "repo", r.FullName(), "action", string(action), "by", currentUser(c).ID)
 	h.addFlash(c, "success", r.FullName()+": "+string(action)+" done.")
 	return c.Redirect(http.StatusSeeOther, "/repositories/"+r.Owner+"/"+r.Name)
+}
+
+// repoPageData is what a repository page reads besides the repository row: it changes only
+// when the repository is scanned or refreshed, so it is cached under repoStateKey.
+type repoPageData struct {
+	metrics []store.Metric
+	past    [2]*store.Metric // the snapshots 7 and 30 days ago, when there are any
+	scan    views.RepoScan
+}
+
+// repoStateKey names a repository's state for caches of its own pages: every scan and every
+// refresh gives a new key, while other repositories' syncs leave it alone.
+func repoStateKey(r store.Repository) string {
+	stamp := func(t *time.Time) int64 {
+		if t == nil {
+			return 0
+		}
+		return t.UnixNano()
+	}
+	return fmt.Sprintf("%d|%s|%d|%d", r.ID, r.ScannedOID, stamp(r.ScannedAt), stamp(r.RefreshedAt))
+}
+
+func (h *Handlers) loadRepoPage(ctx context.Context, id int64, now time.Time) (repoPageData, error) {
+	var d repoPageData
+	var err error
+	if d.metrics, err = h.store.RepositoryMetrics(ctx, id, now.AddDate(-1, 0, 0)); err != nil {
+		return d, err
+	}
+	if d.scan.Charts, err = h.store.RepoCharts(ctx, id); err != nil {
+		return d, err
+	}
+	if d.scan.Images, err = h.store.RepoImages(ctx, id); err != nil {
+		return d, err
+	}
+	if d.scan.Deprecations, err = h.store.RepoDeprecations(ctx, id); err != nil {
+		return d, err
+	}
+	if d.scan.Problems, err = h.store.RepoScanProblems(ctx, id); err != nil {
+		return d, err
+	}
+	for i, days := range []int{7, 30} {
+		if m, err := h.store.MetricAt(ctx, id, now.AddDate(0, 0, -days)); err == nil {
+			d.past[i] = &m
+		}
+	}
+	return d, nil
+}
+
+// canListStatus keeps tombstoned repositories an admin's business: their pages answer 404 to
+// everyone else (visibleRepository), so listing them by status must not reveal them either.
+func canListStatus(u *store.User, status string) error {
+	if status == store.RepoDeleted && (u == nil || !u.IsSuperuser) {
+		return echo.NewHTTPError(http.StatusForbidden, "Only superusers can list deleted repositories.")
+	}
+	return nil
 }

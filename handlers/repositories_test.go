@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubestats/kubestats/handlers"
 	"github.com/kubestats/kubestats/store"
 )
 
@@ -195,5 +196,29 @@ func TestJobsPage(t *testing.T) {
 	}
 	if r := admin.post("/jobs/nope/run", nil); r.StatusCode != 404 {
 		t.Errorf("unknown job: %d", r.StatusCode)
+	}
+}
+
+// TestDeletedRepositoriesListOnlyForSuperusers: a tombstoned repository's page is a 404 for
+// everyone but superusers, so neither the list page nor the API may list it by status.
+func TestDeletedRepositoriesListOnlyForSuperusers(t *testing.T) {
+	e := newEnv(t, func(c *handlers.Config) { c.Public = true }).withUsers()
+	e.seedRepos(2, nil)
+	r, err := e.store.GetRepositoryByName(context.Background(), "owner2", "home-ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.ApplyRepoAction(context.Background(), r.ID, store.ActionDelete); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/repositories?status=deleted", "/api/v1/repositories?status=deleted"} {
+		for who, c := range map[string]*client{"anonymous": e.client(), "user": e.client().mustLogin(userEmail)} {
+			if res := c.get(path); res.StatusCode != http.StatusForbidden || strings.Contains(res.body, "owner2") {
+				t.Errorf("%s %s: got %d, want 403 without the repository", who, path, res.StatusCode)
+			}
+		}
+		if res := e.client().mustLogin(adminEmail).get(path); res.StatusCode != http.StatusOK || !strings.Contains(res.body, "owner2") {
+			t.Errorf("superuser %s: got %d, want the deleted repository", path, res.StatusCode)
+		}
 	}
 }

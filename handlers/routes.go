@@ -68,8 +68,8 @@ func (h *Handlers) Echo() *echo.Echo {
 	e.Use(middleware.BodyLimit("1M"))
 
 	// Static files and health probes carry no session and need no CSRF cookie.
-	e.Use(skipFor(h.csrf(), "/static/", "/api/"))
-	e.Use(skipFor(h.loadSession, "/static/", "/api/"))
+	e.Use(skipFor(h.csrf(), "/static/", "/api/", "/metrics"))
+	e.Use(skipFor(h.loadSession, "/static/", "/api/", "/metrics"))
 	e.Use(skipFor(noStore, "/static/"))
 
 	static := e.Group("/static", cacheForever)
@@ -110,6 +110,7 @@ func (h *Handlers) Echo() *echo.Echo {
 	e.GET("/account", h.showAccount, user...)
 	e.POST("/account", h.updateAccount, user...)
 	e.POST("/account/password", h.changePassword, user...)
+	h.registerTokens(e, user)
 
 	admin := []echo.MiddlewareFunc{h.requireLogin, h.requireSuperuser}
 	e.GET("/jobs", h.showJobs, admin...)

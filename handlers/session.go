@@ -44,23 +44,31 @@ func (h *Handlers) cookieSession(c echo.Context, name string) *sessions.Session 
 // loadSession resolves the session cookie to a user. A dead session clears the cookie.
 func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		sess := h.cookieSession(c, sessionCookie)
-		token, _ := sess.Values[tokenKey].(string)
-		if token == "" {
-			return next(c)
-		}
-		u, _, err := h.store.SessionUser(c.Request().Context(), token, h.policy)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			h.clearSessionCookie(c)
-		case err != nil:
+		if err := h.resolveSession(c); err != nil {
 			return err
-		default:
-			c.Set(ctxUser, &u)
-			c.Set(ctxToken, token)
 		}
 		return next(c)
 	}
+}
+
+// resolveSession is loadSession's work, shared with the API's authentication.
+func (h *Handlers) resolveSession(c echo.Context) error {
+	sess := h.cookieSession(c, sessionCookie)
+	token, _ := sess.Values[tokenKey].(string)
+	if token == "" {
+		return nil
+	}
+	u, _, err := h.store.SessionUser(c.Request().Context(), token, h.policy)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		h.clearSessionCookie(c)
+	case err != nil:
+		return err
+	default:
+		c.Set(ctxUser, &u)
+		c.Set(ctxToken, token)
+	}
+	return nil
 }
 
 // startSession logs the user in with a brand-new token (never reusing one the browser

@@ -27,11 +27,12 @@ const (
 	JobRefresh   = "refresh"
 	JobSync      = "sync"
 	JobAggregate = "aggregate"
+	JobExport    = "export"
 	JobPrune     = "prune"
 )
 
 // Names lists the jobs in the order pages show them.
-var Names = []string{JobDiscover, JobRefresh, JobSync, JobAggregate, JobPrune}
+var Names = []string{JobDiscover, JobRefresh, JobSync, JobAggregate, JobExport, JobPrune}
 
 // ErrAlreadyRunning is returned by Run when the job is running already.
 var ErrAlreadyRunning = errors.New("jobs: already running")
@@ -56,6 +57,30 @@ type Config struct {
 	ScanLimits       scan.Limits
 	Sessions         store.SessionPolicy
 	JobRunRetention  time.Duration // finished job runs older than this are pruned
+	ExportPath       string        // where the export job writes the public dataset
+	// Observer, when set, is told how every run and repository sync ended, for metrics.
+	Observer Observer
+}
+
+// Observer receives the jobs' outcomes as they happen; its methods are called concurrently.
+type Observer interface {
+	// JobFinished reports a run: outcome "success", "error" or "cancelled", as job_runs records it.
+	JobFinished(job, outcome string, d time.Duration)
+	// SyncFinished reports one repository's sync, with the same outcomes; scan is the time spent
+	// downloading and scanning (they overlap: the archive is scanned as it streams), 0 unless it succeeded.
+	SyncFinished(outcome string, total, scan time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) JobFinished(string, string, time.Duration)         {}
+func (nopObserver) SyncFinished(string, time.Duration, time.Duration) {}
+
+func (r *Runner) observer() Observer {
+	if r.cfg.Observer == nil {
+		return nopObserver{}
+	}
+	return r.cfg.Observer
 }
 
 // Counts are the named numbers a run reports.
@@ -108,6 +133,8 @@ func (r *Runner) body(job string) (func(context.Context) (Counts, error), bool) 
 		return r.Sync, true
 	case JobAggregate:
 		return r.Aggregate, true
+	case JobExport:
+		return r.Export, true
 	case JobPrune:
 		return r.Prune, true
 	}
@@ -193,6 +220,7 @@ func (r *Runner) execute(ctx context.Context, job, trigger string, body func(con
 		}
 		counts["downloads"] = int(d) // archives fetched; GraphQL usage has its own columns
 	}
+	r.observer().JobFinished(job, status, time.Since(start))
 	if ferr := r.store.FinishJobRun(id, status, msg, counts, usage); ferr != nil {
 		err = errors.Join(err, ferr)
 	}
@@ -247,13 +275,19 @@ func (r *Runner) Schedule(opts ...gocron.SchedulerOption) (gocron.Scheduler, err
 		return nil, fmt.Errorf("jobs: scheduler: %w", err)
 	}
 	for _, name := range Names {
-		if name != JobPrune && name != JobAggregate && !r.gh.Configured() {
+		if name != JobPrune && name != JobAggregate && name != JobExport && !r.gh.Configured() {
 			continue // nothing to do without a token; pages say discovery is paused
+		}
+		if name == JobExport && r.cfg.ExportPath == "" {
+			continue // nowhere to write; a "Run now" says so
 		}
 		j, err := s.NewJob(gocron.DurationJob(r.interval(name)),
 			gocron.NewTask(func(ctx context.Context) {
 				if name == JobSync && !r.syncDue(ctx) {
 					return // a minute with nothing to sync is not worth a job_runs row (1,440 a day)
+				}
+				if name == JobExport && !r.exportDue() {
+					return // the file's age decides, so a restart does not rebuild a fresh export
 				}
 				if _, err := r.Run(ctx, name, "schedule"); errors.Is(err, ErrAlreadyRunning) {
 					r.log.Info("job skipped: already running", "job", name)
@@ -311,6 +345,7 @@ func (r *Runner) Infos() []Info {
 		JobSync: fmt.Sprintf("Downloads and scans every repository whose head commit is not scanned yet, %d at a time",
 			max(r.cfg.SyncConcurrency, 1)),
 		JobAggregate: "Computes the ecosystem page's daily figures: every missing day since the first discovery, and the last three days again",
+		JobExport:    "Rebuilds the public dataset served at /api/v1/export.sqlite (no user data) once the last one is a day old",
 		JobPrune:     "Deletes expired sessions and job runs older than the retention",
 	}
 	r.mu.Lock()

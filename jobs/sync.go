@@ -40,7 +40,8 @@ type SyncResult struct {
 	Events  store.ApplyResult
 	Objects int
 	Errors  int
-	Bytes   int64 // YAML bytes scanned
+	Bytes   int64         // YAML bytes scanned
+	Scan    time.Duration // downloading and scanning, which overlap: the archive is scanned as it streams
 }
 
 // syncState is the Runner's bookkeeping for syncs: a semaphore that bounds downloads across
@@ -163,6 +164,7 @@ func (r *Runner) SyncRepo(ctx context.Context, id int64) (SyncResult, error) {
 	res.Repo, res.OID = t.FullName(), t.HeadOID
 	log := r.log.With("repo", t.FullName(), "oid", t.HeadOID, "duration_ms", time.Since(start).Milliseconds())
 	if err == nil {
+		r.observer().SyncFinished("success", time.Since(start), res.Scan)
 		log.Info("repository synced", "objects", res.Objects, "errors", res.Errors, "bytes", res.Bytes,
 			"created", res.Events.Created, "modified", res.Events.Modified, "moved", res.Events.Moved, "deleted", res.Events.Deleted)
 		return res, nil
@@ -175,6 +177,7 @@ func (r *Runner) SyncRepo(ctx context.Context, id int64) (SyncResult, error) {
 		if aerr := r.store.AbortSync(cctx, id); aerr != nil {
 			err = errors.Join(err, aerr)
 		}
+		r.observer().SyncFinished("cancelled", time.Since(start), 0)
 		log.Info("repository sync interrupted", "err", err)
 		return res, err
 	}
@@ -182,6 +185,7 @@ func (r *Runner) SyncRepo(ctx context.Context, id int64) (SyncResult, error) {
 	if ferr := r.store.FailSync(cctx, id, err.Error(), next); ferr != nil {
 		err = errors.Join(err, ferr)
 	}
+	r.observer().SyncFinished("error", time.Since(start), 0)
 	log.Warn("repository sync failed", "err", err, "attempts", t.Attempts+1, "next_attempt", next)
 	return res, err
 }
@@ -232,12 +236,13 @@ func (r *Runner) syncTarget(ctx context.Context, t store.SyncTarget) (SyncResult
 	if err := flush(); err != nil {
 		return SyncResult{}, err
 	}
+	scanned := time.Since(start)
 	applied, err := r.store.ApplyScan(ctx, t.ID, store.ScanCommit{OID: t.HeadOID, CommittedAt: t.HeadCommittedAt,
-		Duration: time.Since(start), Result: res})
+		Duration: scanned, Result: res})
 	if err != nil {
 		return SyncResult{}, err
 	}
-	return SyncResult{Events: applied, Objects: len(res.Objects), Errors: len(res.Errors), Bytes: res.Bytes}, nil
+	return SyncResult{Events: applied, Objects: len(res.Objects), Errors: len(res.Errors), Bytes: res.Bytes, Scan: scanned}, nil
 }
 
 // SyncQueued reports whether a sync button queued this repository and its sync has not ended.

@@ -1,0 +1,256 @@
+package handlers
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kubestats/kubestats/views"
+)
+
+// openAPIDoc is the API's OpenAPI 3 document; a test checks every route's answers against it.
+//
+//go:embed openapi.json
+var openAPIDoc []byte
+
+func (a *apiHandlers) openAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPIDoc)
+}
+
+// etagWriter holds a response back so that its ETag can be computed over the whole body.
+type etagWriter struct {
+	http.ResponseWriter
+	code int
+	buf  bytes.Buffer
+}
+
+func (w *etagWriter) WriteHeader(code int)        { w.code = code }
+func (w *etagWriter) Write(b []byte) (int, error) { return w.buf.Write(b) }
+
+// apiETag gives every successful GET a strong ETag (a hash of the body as the handler wrote
+// it, before any compression) and answers a matching If-None-Match with 304 and no body.
+// Responses are small JSON documents, so holding one in memory costs little.
+func apiETag(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		res := c.Response()
+		orig := res.Writer
+		w := &etagWriter{ResponseWriter: orig, code: http.StatusOK}
+		res.Writer = w
+		err := next(c)
+		res.Writer = orig
+		if !res.Committed {
+			return err // nothing written: the error handler answers
+		}
+		if w.code == http.StatusOK {
+			sum := sha256.Sum256(w.buf.Bytes())
+			tag := `"` + base64.RawURLEncoding.EncodeToString(sum[:24]) + `"`
+			res.Header().Set("ETag", tag)
+			if etagMatch(c.Request().Header.Get("If-None-Match"), tag) {
+				res.Header().Del(echo.HeaderContentType)
+				res.Header().Del(echo.HeaderContentLength)
+				res.Status = http.StatusNotModified
+				orig.WriteHeader(http.StatusNotModified)
+				return err
+			}
+		}
+		orig.WriteHeader(w.code)
+		if _, werr := orig.Write(w.buf.Bytes()); werr != nil && err == nil {
+			err = werr
+		}
+		return err
+	}
+}
+
+// etagMatch implements If-None-Match's weak comparison: a list of tags, W/ prefixes ignored, or *.
+func etagMatch(header, tag string) bool {
+	if header == "" {
+		return false
+	}
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// showAPIPage renders the API page from the OpenAPI document itself, so the two cannot disagree.
+func (a *apiHandlers) showAPIPage(c echo.Context) error {
+	v, err := apiDocView(openAPIDoc, c.Scheme()+"://"+c.Request().Host, a.h.cfg.Public)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.APIPage(a.h.layout(c, "API", ""), v))
+}
+
+// openAPIFile is the part of an OpenAPI document the API page shows.
+type openAPIFile struct {
+	Info struct {
+		Title       string `json:"title"`
+		Version     string `json:"version"`
+		Description string `json:"description"`
+	} `json:"info"`
+	Paths map[string]map[string]struct {
+		Summary     string `json:"summary"`
+		Description string `json:"description"`
+		Tags        []string
+		Security    *[]map[string][]string `json:"security"`
+		XAuth       string                 `json:"x-kubestats-auth"`
+		Parameters  []openAPIParam         `json:"parameters"`
+	} `json:"paths"`
+	Components struct {
+		Parameters map[string]openAPIParam `json:"parameters"`
+	} `json:"components"`
+}
+
+type openAPIParam struct {
+	Ref         string `json:"$ref"`
+	Name        string `json:"name"`
+	In          string `json:"in"`
+	Description string `json:"description"`
+	Required    bool   `json:"required"`
+}
+
+// apiDocView turns the document into the page's list of routes, in path order.
+func apiDocView(doc []byte, base string, public bool) (views.APIDoc, error) {
+	var f openAPIFile
+	if err := json.Unmarshal(doc, &f); err != nil {
+		return views.APIDoc{}, fmt.Errorf("api page: openapi.json: %w", err)
+	}
+	v := views.APIDoc{Title: f.Info.Title, Version: f.Info.Version, Description: f.Info.Description, Base: base, Public: public}
+	paths := slices.Sorted(func(yield func(string) bool) {
+		for p := range f.Paths {
+			if !yield(p) {
+				return
+			}
+		}
+	})
+	for _, p := range paths {
+		for _, m := range []string{"get", "post"} {
+			op, ok := f.Paths[p][m]
+			if !ok {
+				continue
+			}
+			r := views.APIRoute{Method: strings.ToUpper(m), Path: p, Summary: op.Summary, Description: op.Description, Auth: op.XAuth}
+			for _, prm := range op.Parameters {
+				if name, ok := strings.CutPrefix(prm.Ref, "#/components/parameters/"); ok {
+					prm = f.Components.Parameters[name]
+				}
+				r.Params = append(r.Params, views.APIParam{Name: prm.Name, In: prm.In, Description: prm.Description, Required: prm.Required})
+			}
+			r.Curl = apiCurl(base, r)
+			v.Routes = append(v.Routes, r)
+		}
+	}
+	return v, nil
+}
+
+// apiCurl is an example call: path parameters stay as placeholders for the reader to fill in.
+func apiCurl(base string, r views.APIRoute) string {
+	var b strings.Builder
+	b.WriteString("curl ")
+	if r.Method != http.MethodGet {
+		b.WriteString("-X " + r.Method + " ")
+	}
+	if r.Auth != "none" {
+		b.WriteString(`-H "Authorization: Bearer $KUBESTATS_TOKEN" `)
+	}
+	b.WriteString("'" + base + r.Path + "'")
+	return b.String()
+}
+
+// apiAnswer is a finished API answer as the cache of the list routes keeps it.
+type apiAnswer struct {
+	ctype string
+	body  []byte
+	gz    []byte // nil below the gzip threshold
+	etag  string
+}
+
+// Answers above this size are served but not kept: a few per_page=500 pages with odd query
+// strings could otherwise fill the memory.
+const (
+	apiAnswerMaxCached = 128 << 10
+	apiGzipMin         = 1024
+)
+
+var errAnswerTooBig = errors.New("api answer too big to cache")
+
+// cachedAnswer serves a read route from a cache of finished answers keyed by URL: JSON
+// encoding, hashing and gzip happen once per change of the data rather than per request,
+// which is most of a cached list's cost. Entries end when the store's data changes (the
+// version) and after a minute, the shortest lifetime of the data caches they are built from,
+// so an answer is never older than the page's. Only for routes whose answer depends on the
+// URL alone (not on who asks).
+func (a *apiHandlers) cachedAnswer(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		res := c.Response()
+		ans, err := a.answers.get(c.Request().Context(), c.Request().URL.RequestURI(), func(context.Context) (apiAnswer, error) {
+			orig := res.Writer
+			w := &etagWriter{ResponseWriter: orig, code: http.StatusOK}
+			res.Writer = w
+			err := next(c)
+			res.Writer = orig
+			if err != nil || !res.Committed || w.code != http.StatusOK {
+				if err == nil {
+					err = fmt.Errorf("api answer: status %d", w.code)
+				}
+				res.Committed = false
+				return apiAnswer{}, err
+			}
+			// Nothing reached the client yet: the answer is written below, like a cached one.
+			res.Committed = false
+			return newAPIAnswer(res.Header().Get(echo.HeaderContentType), w.buf.Bytes())
+		})
+		if err != nil && !errors.Is(err, errAnswerTooBig) {
+			return err
+		}
+		return writeAnswer(c, ans)
+	}
+}
+
+func newAPIAnswer(ctype string, body []byte) (apiAnswer, error) {
+	sum := sha256.Sum256(body)
+	ans := apiAnswer{ctype: ctype, body: bytes.Clone(body), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:24]) + `"`}
+	if len(body) >= apiGzipMin {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		_, _ = zw.Write(body)
+		if err := zw.Close(); err != nil {
+			return apiAnswer{}, err
+		}
+		ans.gz = b.Bytes()
+	}
+	if len(body) > apiAnswerMaxCached {
+		return ans, errAnswerTooBig
+	}
+	return ans, nil
+}
+
+// writeAnswer sends an answer: 304 when If-None-Match matches, gzipped when accepted.
+func writeAnswer(c echo.Context, ans apiAnswer) error {
+	hd := c.Response().Header()
+	hd.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+	hd.Set("ETag", ans.etag)
+	if etagMatch(c.Request().Header.Get("If-None-Match"), ans.etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	body := ans.body
+	if ans.gz != nil && strings.Contains(c.Request().Header.Get(echo.HeaderAcceptEncoding), "gzip") {
+		hd.Set(echo.HeaderContentEncoding, "gzip")
+		body = ans.gz
+	}
+	return c.Blob(http.StatusOK, ans.ctype, body)
+}
