@@ -16,7 +16,9 @@ import (
 // which makes the cache exact for data that changes only through this process. With
 // serveStale, an entry whose version moved on but whose time is not up is still answered at
 // once while one background load replaces it: a busy page then never waits for its
-// aggregate, and shows a change as soon as that one load is done.
+// aggregate, and shows a change as soon as that one load is done. Such reloads start at most
+// once per staleReload per key, so a stream of syncs (each one a new version) costs a few
+// loads a second at most rather than one per sync.
 type ttlCache[V any] struct {
 	ttl     time.Duration
 	max     int
@@ -29,9 +31,13 @@ type ttlCache[V any] struct {
 	inflight map[string]*ttlCall[V]
 }
 
+// staleReload is how often at most an outdated entry of a serveStale cache is reloaded.
+const staleReload = time.Second
+
 type ttlEntry[V any] struct {
 	v       V
 	exp     time.Time
+	loaded  time.Time
 	version uint64
 }
 
@@ -73,14 +79,15 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 	// next request loads again rather than keeping a value that may have missed it.
 	version := c.currentVersion()
 	e, ok := c.entries[key]
-	timely := ok && c.now().Before(e.exp)
+	now := c.now()
+	timely := ok && now.Before(e.exp)
 	if timely && e.version == version {
 		c.mu.Unlock()
 		return e.v, nil
 	}
 	call, loading := c.inflight[key]
 	if timely && c.stale {
-		if !loading {
+		if !loading && now.Sub(e.loaded) >= staleReload {
 			call = c.begin(key)
 			// The request may end before the load does: load without its deadline.
 			go c.finish(context.WithoutCancel(ctx), key, version, call, load)
@@ -138,7 +145,8 @@ func (c *ttlCache[V]) finish(ctx context.Context, key string, version uint64, ca
 			delete(c.entries, k)
 		}
 	}
-	c.entries[key] = ttlEntry[V]{v: call.v, exp: c.now().Add(c.ttl), version: version}
+	now := c.now()
+	c.entries[key] = ttlEntry[V]{v: call.v, exp: now.Add(c.ttl), loaded: now, version: version}
 }
 
 // cacheKey joins the parts of a cache key. Filters hold optional values as *string, which

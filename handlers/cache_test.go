@@ -129,3 +129,35 @@ func TestTTLCacheServesStaleWhileReloading(t *testing.T) {
 		t.Fatalf("%d background loads for one change, want 1", n)
 	}
 }
+
+func TestTTLCacheReloadsStaleEntriesAtMostOncePerInterval(t *testing.T) {
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var version atomic.Uint64
+	c := newTTLCache[int](time.Hour, 8, clock).withVersion(version.Load).serveStale()
+	ctx := context.Background()
+	var loads atomic.Int32
+	load := func(context.Context) (int, error) { return int(loads.Add(1)), nil }
+	c.get(ctx, "k", load)
+	for range 20 { // a burst of changes within the interval: no reload yet
+		version.Add(1)
+		if v, _ := c.get(ctx, "k", load); v != 1 {
+			t.Fatalf("got %d, want the first value while the interval runs", v)
+		}
+	}
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("%d loads during the interval, want 1", n)
+	}
+	mu.Lock()
+	now = now.Add(staleReload)
+	mu.Unlock()
+	c.get(ctx, "k", load) // starts one background reload
+	deadline := time.Now().Add(5 * time.Second)
+	for loads.Load() != 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := loads.Load(); n != 2 {
+		t.Fatalf("%d loads after the interval, want 2", n)
+	}
+}

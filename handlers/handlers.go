@@ -87,8 +87,10 @@ type Handlers struct {
 	repoLists *ttlCache[store.RepoPage]
 	// imageTags and imageUsages cache an image page's aggregates: a popular image has
 	// thousands of usages to group and sort.
-	imageTags   *ttlCache[[]store.TagCount]
-	imageUsages *ttlCache[store.ImageUsePage]
+	imageLists      *ttlCache[store.ImagePage]
+	imageRegistries *ttlCache[[]store.Facet]
+	imageTags       *ttlCache[[]store.TagCount]
+	imageUsages     *ttlCache[store.ImageUsePage]
 	// repoPages caches a repository page's metrics and scan sections under the repository's
 	// state (see repoStateKey), so it is exact without following the store's version.
 	repoPages *ttlCache[repoPageData]
@@ -96,6 +98,7 @@ type Handlers struct {
 	// daily event counts the same way.
 	repoResources *ttlCache[store.ResourcePage]
 	repoEventDays *ttlCache[[]store.EventDay]
+	repoEvents    *ttlCache[store.EventPage]
 	// deprecatedAPIs caches the deprecations overview, a GROUP BY over every deprecated usage.
 	deprecatedAPIs *ttlCache[[]store.DeprecatedAPI]
 }
@@ -133,26 +136,29 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 	cs := sessions.NewCookieStore(deriveKey(cfg.SecretKey, "cookie-auth"), deriveKey(cfg.SecretKey, "cookie-enc"))
 	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	return &Handlers{
-		jobs:           runner,
-		github:         gh,
-		store:          s,
-		cfg:            cfg,
-		log:            log,
-		cookies:        cs,
-		loginByIP:      newThrottle(loginEvery, loginBurst, cfg.Now),
-		loginByEmail:   newThrottle(loginEvery, loginBurst, cfg.Now),
-		repoFacets:     newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
-		community:      newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
-		repoLists:      newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version),
-		imageTags:      newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
-		imageUsages:    newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
-		repoPages:      newTTLCache[repoPageData](time.Minute, 512, cfg.Now),
-		repoResources:  newTTLCache[store.ResourcePage](time.Minute, 512, cfg.Now),
-		repoEventDays:  newTTLCache[[]store.EventDay](time.Minute, 512, cfg.Now),
-		deprecatedAPIs: newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
-		assetVersion:   av,
-		policy:         store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
-		apiLimit:       newAPILimiter(cfg),
+		jobs:            runner,
+		github:          gh,
+		store:           s,
+		cfg:             cfg,
+		log:             log,
+		cookies:         cs,
+		loginByIP:       newThrottle(loginEvery, loginBurst, cfg.Now),
+		loginByEmail:    newThrottle(loginEvery, loginBurst, cfg.Now),
+		repoFacets:      newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		community:       newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		repoLists:       newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version),
+		imageLists:      newTTLCache[store.ImagePage](time.Minute, 256, cfg.Now).withVersion(s.Version),
+		imageRegistries: newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),
+		imageTags:       newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imageUsages:     newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		repoPages:       newTTLCache[repoPageData](time.Minute, 512, cfg.Now),
+		repoResources:   newTTLCache[store.ResourcePage](time.Minute, 512, cfg.Now),
+		repoEvents:      newTTLCache[store.EventPage](time.Minute, 512, cfg.Now),
+		repoEventDays:   newTTLCache[[]store.EventDay](time.Minute, 512, cfg.Now),
+		deprecatedAPIs:  newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
+		assetVersion:    av,
+		policy:          store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+		apiLimit:        newAPILimiter(cfg),
 	}, nil
 }
 

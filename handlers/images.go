@@ -34,7 +34,9 @@ func (h *Handlers) listImages(c echo.Context) error {
 	if _, ok := store.ImageSorts[f.Sort]; !ok {
 		f.Sort = ""
 	}
-	res, err := h.store.ListImages(ctx, f)
+	res, err := h.imageLists.get(ctx, cacheKey(f.Q, f.Registry, f.Pinning, f.Sort, f.Page, f.PerPage), func(ctx context.Context) (store.ImagePage, error) {
+		return h.store.ListImages(ctx, f)
+	})
 	if err != nil {
 		return err
 	}
@@ -48,7 +50,10 @@ func (h *Handlers) listImages(c echo.Context) error {
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "image-results" {
 		return render(c, http.StatusOK, views.ImageResults(v))
 	}
-	if v.Registries, err = h.store.ImageRegistries(ctx, 50); err != nil {
+	v.Registries, err = h.imageRegistries.get(ctx, "", func(ctx context.Context) ([]store.Facet, error) {
+		return h.store.ImageRegistries(ctx, 50)
+	})
+	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.ImagesPage(h.layout(c, "Images", "images"), v))

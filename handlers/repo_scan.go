@@ -170,7 +170,9 @@ func (h *Handlers) listRepoEvents(c echo.Context) error {
 	}
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	f := store.EventFilter{Type: c.QueryParam("type"), Page: max(page, 1), PerPage: 50}
-	res, err := h.store.ListEvents(ctx, r.ID, f)
+	res, err := h.repoEvents.get(ctx, cacheKey(repoStateKey(r), f.Type, f.Page, f.PerPage), func(ctx context.Context) (store.EventPage, error) {
+		return h.store.ListEvents(ctx, r.ID, f)
+	})
 	if err != nil {
 		return err
 	}
