@@ -530,8 +530,8 @@ func (s *Store) ApplyRepoAction(ctx context.Context, id int64, a RepoAction) err
 			return nil
 		}
 		// Blocked and deleted repositories drop out of every total; the others come back.
-		var keys statKeys
-		if err := repoStatKeys(ctx, tx, id, &keys); err != nil {
+		keys, err := repoStatKeys(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		return refreshStats(ctx, tx, keys)

@@ -70,8 +70,8 @@ func (s *Store) ApplyScan(ctx context.Context, repoID int64, c ScanCommit) (Appl
 		if err != nil {
 			return err
 		}
-		var touched statKeys
-		if err := repoStatKeys(ctx, tx, repoID, &touched); err != nil {
+		before, err := repoStatKeys(ctx, tx, repoID)
+		if err != nil {
 			return err
 		}
 		objects, dupErrs := uniqueObjects(c.Result.Objects)
@@ -174,10 +174,11 @@ func (s *Store) ApplyScan(ctx context.Context, repoID int64, c ScanCommit) (Appl
 		if err := replaceFacts(ctx, tx, repoID, c.Result, errs); err != nil {
 			return err
 		}
-		if err := repoStatKeys(ctx, tx, repoID, &touched); err != nil {
+		after, err := repoStatKeys(ctx, tx, repoID)
+		if err != nil {
 			return err
 		}
-		if err := refreshStats(ctx, tx, touched); err != nil {
+		if err := refreshStats(ctx, tx, changedKeys(before, after)); err != nil {
 			return err
 		}
 		r := c.Result

@@ -13,6 +13,8 @@ import (
 // and after the change, from the base tables in the same transaction. Recomputing a key
 // from its index range instead of adding deltas means a total can never drift: whatever
 // the history, each row equals what a full GROUP BY would give (TestStatsMatchRebuild).
+// A scan recomputes only the keys whose contribution from the scanned repository changed:
+// a popular kind has tens of thousands of objects to count, and most re-scans change few.
 
 // imageStatsSelect computes image_stats rows from image_usages of live repositories.
 const imageStatsSelect = `
@@ -39,46 +41,79 @@ INSERT INTO kind_stats (api_group, kind, repos, objects)` + kindStatsSelect + `
 // statKey is one image (registry, repository) or one kind (api group, kind).
 type statKey struct{ a, b string }
 
-// statKeys are the image and kind keys a repository contributes to.
+// statKeys are the image and kind keys a repository contributes to, each with a signature of
+// everything its totals take from this repository (usages, pinning, tags; objects).
 type statKeys struct {
-	images, kinds map[statKey]bool
+	images, kinds map[statKey]string
 }
 
-// repoStatKeys reads the keys repository id contributes to now. Callers read them before
-// and after a change and refresh the union, so keys the repository left are fixed too.
-func repoStatKeys(ctx context.Context, tx *sql.Tx, id int64, into *statKeys) error {
-	if into.images == nil {
-		into.images, into.kinds = map[statKey]bool{}, map[statKey]bool{}
+// repoStatKeys reads what repository id contributes to each key now.
+func repoStatKeys(ctx context.Context, tx *sql.Tx, id int64) (statKeys, error) {
+	k := statKeys{images: map[statKey]string{}, kinds: map[statKey]string{}}
+	rows, err := tx.QueryContext(ctx, `
+		SELECT registry, repository, tag, digest <> '' FROM image_usages WHERE repository_id = ?
+		ORDER BY registry, repository, tag, digest`, id)
+	if err != nil {
+		return k, fmt.Errorf("read image keys: %w", err)
 	}
-	read := func(q string, m map[statKey]bool) error {
-		rows, err := tx.QueryContext(ctx, q, id)
-		if err != nil {
-			return err
+	defer rows.Close()
+	for rows.Next() {
+		var key statKey
+		var tag string
+		var digest bool
+		if err := rows.Scan(&key.a, &key.b, &tag, &digest); err != nil {
+			return k, fmt.Errorf("read image keys: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k statKey
-			if err := rows.Scan(&k.a, &k.b); err != nil {
-				return err
+		// In order, so equal contributions give equal signatures.
+		k.images[key] += fmt.Sprintf("%q:%t,", tag, digest)
+	}
+	if err := rows.Err(); err != nil {
+		return k, fmt.Errorf("read image keys: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT api_group, kind, count(*) FROM resources WHERE repository_id = ? GROUP BY api_group, kind`, id)
+	if err != nil {
+		return k, fmt.Errorf("read kind keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key statKey
+		var n int
+		if err := rows.Scan(&key.a, &key.b, &n); err != nil {
+			return k, fmt.Errorf("read kind keys: %w", err)
+		}
+		k.kinds[key] = fmt.Sprint(n)
+	}
+	if err := rows.Err(); err != nil {
+		return k, fmt.Errorf("read kind keys: %w", err)
+	}
+	return k, nil
+}
+
+// changedKeys are the keys whose contribution differs between before and after: only their
+// totals can have moved. A re-scan that changed nothing refreshes nothing.
+func changedKeys(before, after statKeys) statKeys {
+	diff := func(b, a map[statKey]string) map[statKey]string {
+		out := map[statKey]string{}
+		for k, v := range b {
+			if a[k] != v {
+				out[k] = ""
 			}
-			m[k] = true
 		}
-		return rows.Err()
+		for k, v := range a {
+			if old, ok := b[k]; !ok || old != v {
+				out[k] = ""
+			}
+		}
+		return out
 	}
-	if err := read(`SELECT DISTINCT registry, repository FROM image_usages WHERE repository_id = ?`, into.images); err != nil {
-		return fmt.Errorf("read image keys: %w", err)
-	}
-	if err := read(`SELECT DISTINCT api_group, kind FROM resources WHERE repository_id = ?`, into.kinds); err != nil {
-		return fmt.Errorf("read kind keys: %w", err)
-	}
-	return nil
+	return statKeys{images: diff(before.images, after.images), kinds: diff(before.kinds, after.kinds)}
 }
 
 // refreshStats recomputes the given keys; a key nothing uses any more loses its row.
 func refreshStats(ctx context.Context, tx *sql.Tx, keys statKeys) error {
 	type table struct {
 		del, ins string
-		keys     map[statKey]bool
+		keys     map[statKey]string
 	}
 	tables := []table{
 		{
