@@ -47,7 +47,21 @@ var staticFiles embed.FS
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = ""
 
+// Garbage collector defaults when the operator set none (GOGC, GOMEMLIMIT): the server's live
+// heap is small, and collecting at 5× it instead of 2× gave the pages 30–50% more throughput
+// under load on 2 cores (make load); the soft limit keeps a small host safe.
+const (
+	defaultGCPercent   = 400
+	defaultMemoryLimit = 1 << 30
+)
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)

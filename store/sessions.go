@@ -68,18 +68,22 @@ func (s *Store) SessionUser(ctx context.Context, token string, p SessionPolicy) 
 	if token == "" {
 		return User{}, Session{}, fmt.Errorf("store: session: %w", ErrNotFound)
 	}
-	var sess Session
-	u, err := scanUser(s.r.QueryRowContext(ctx, `
-		SELECT u.id, u.email, u.name, u.is_superuser, u.is_active, u.created_at, u.updated_at, u.last_login_at,
-		       s.user_id, s.created_at, s.last_seen_at, s.expires_at
-		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.id_hash = ?`, hashToken(token)),
-		&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, Session{}, fmt.Errorf("store: session: %w", ErrNotFound)
-	}
-	if err != nil {
-		return User{}, Session{}, fmt.Errorf("store: session: %w", err)
+	hash := hashToken(token)
+	u, sess, cached, gen := s.sessions.get(hash)
+	if !cached {
+		var err error
+		u, err = scanUser(s.r.QueryRowContext(ctx, `
+			SELECT u.id, u.email, u.name, u.is_superuser, u.is_active, u.created_at, u.updated_at, u.last_login_at,
+			       s.user_id, s.created_at, s.last_seen_at, s.expires_at
+			FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE s.id_hash = ?`, hash),
+			&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return User{}, Session{}, fmt.Errorf("store: session: %w", ErrNotFound)
+		}
+		if err != nil {
+			return User{}, Session{}, fmt.Errorf("store: session: %w", err)
+		}
 	}
 	now := s.now()
 	if !u.IsActive || !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(p.Idle)) {
@@ -89,16 +93,21 @@ func (s *Store) SessionUser(ctx context.Context, token string, p SessionPolicy) 
 		return User{}, Session{}, fmt.Errorf("store: session expired: %w", ErrNotFound)
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
-		if _, err := s.w.ExecContext(ctx, "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", now, hashToken(token)); err != nil {
+		if _, err := s.w.ExecContext(ctx, "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", now, hash); err != nil {
 			return User{}, Session{}, fmt.Errorf("store: touch session: %w", err)
 		}
 		sess.LastSeenAt = now
+		cached = false
+	}
+	if !cached {
+		s.sessions.put(hash, u, sess, gen, time.Now())
 	}
 	return u, sess, nil
 }
 
 // DeleteSession ends one session (logout). Deleting an unknown token is not an error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
+	defer s.sessions.clear() // also when the delete failed: never keep what may be gone
 	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE id_hash = ?", hashToken(token)); err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
@@ -107,6 +116,7 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 
 // DeleteUserSessions ends every session of a user.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
+	defer s.sessions.clear()
 	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
 		return fmt.Errorf("store: delete sessions of user %d: %w", userID, err)
 	}
@@ -129,6 +139,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, p SessionPolicy) (int
 	if p.Idle <= 0 {
 		p.Idle = 100 * 365 * 24 * time.Hour
 	}
+	defer s.sessions.clear()
 	res, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, now.Add(-p.Idle))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)

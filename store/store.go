@@ -57,6 +57,8 @@ type Store struct {
 	pw   *passwords
 	// version counts committed changes (see Version).
 	version atomic.Uint64
+	// sessions reuses recent session lookups (see sessionCacheTTL).
+	sessions sessionCache
 }
 
 // Version changes whenever this process commits a change to what the community views show:

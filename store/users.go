@@ -219,6 +219,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, 
 		return User{}, err
 	}
 	var u User
+	defer s.sessions.clear() // a session's user (role, active) is cached with it
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx, `
@@ -262,6 +263,7 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 	if err != nil {
 		return err
 	}
+	defer s.sessions.clear()
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, s.now(), id)
 		if err != nil {
