@@ -76,9 +76,6 @@ func (t *throttle) spend(key string) (ok bool, left int, wait time.Duration) {
 // allow spends one request of key's budget, setting the rate-limit headers; over the
 // budget it returns the 429 to send.
 func (l *apiLimiter) allow(c echo.Context, key string) error {
-	if l == nil {
-		return nil
-	}
 	ok, left, wait := l.t.spend(key)
 	hd := c.Response().Header()
 	hd.Set("X-RateLimit-Limit", strconv.Itoa(l.limit))
@@ -117,57 +114,50 @@ func unauthorized(c echo.Context) error {
 // header, by the browser's session cookie (the global session middleware skips /api/), and
 // charges it to the client's budget in the one limiter every /api/v1 group shares.
 func (h *Handlers) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
-	return h.apiAuthLimited(h.apiLimit)(next)
-}
-
-// apiAuthLimited is apiAuth that also charges each request to the token's, the session
-// user's or the anonymous client IP's budget in l (nil: no limit).
-func (h *Handlers) apiAuthLimited(l *apiLimiter) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			ipKey := "ip:" + c.RealIP()
-			if header := c.Request().Header.Get(echo.HeaderAuthorization); header != "" {
-				token, ok := bearerToken(header)
-				if !ok {
-					// Failed attempts spend the client IP's budget, which bounds the work junk can cause.
-					if err := l.allow(c, ipKey); err != nil {
-						return err
-					}
-					return invalidToken(c, "The Authorization header must be: Bearer <token>.")
-				}
-				u, t, err := h.store.TokenUser(c.Request().Context(), token)
-				if errors.Is(err, store.ErrNotFound) {
-					if err := l.allow(c, ipKey); err != nil {
-						return err
-					}
-					return invalidToken(c, "The token is unknown or revoked.")
-				}
-				if err != nil {
+	l := h.apiLimit
+	return func(c echo.Context) error {
+		ipKey := "ip:" + c.RealIP()
+		if header := c.Request().Header.Get(echo.HeaderAuthorization); header != "" {
+			token, ok := bearerToken(header)
+			if !ok {
+				// Failed attempts spend the client IP's budget, which bounds the work junk can cause.
+				if err := l.allow(c, ipKey); err != nil {
 					return err
 				}
-				c.Set(ctxUser, &u)
-				c.Set(ctxAPIToken, &t)
-				c.Set(ctxAPIAuth, apiAuthToken)
-				if err := l.allow(c, "token:"+strconv.FormatInt(t.ID, 10)); err != nil {
-					return err
-				}
-				return next(c)
+				return invalidToken(c, "The Authorization header must be: Bearer <token>.")
 			}
-			if err := h.resolveSession(c); err != nil {
+			u, t, err := h.store.TokenUser(c.Request().Context(), token)
+			if errors.Is(err, store.ErrNotFound) {
+				if err := l.allow(c, ipKey); err != nil {
+					return err
+				}
+				return invalidToken(c, "The token is unknown or revoked.")
+			}
+			if err != nil {
 				return err
 			}
-			key := ipKey
-			if u := currentUser(c); u != nil {
-				c.Set(ctxAPIAuth, apiAuthSession)
-				key = "user:" + strconv.FormatInt(u.ID, 10)
-			} else {
-				c.Set(ctxAPIAuth, apiAuthAnonymous)
-			}
-			if err := l.allow(c, key); err != nil {
+			c.Set(ctxUser, &u)
+			c.Set(ctxAPIToken, &t)
+			c.Set(ctxAPIAuth, apiAuthToken)
+			if err := l.allow(c, "token:"+strconv.FormatInt(t.ID, 10)); err != nil {
 				return err
 			}
 			return next(c)
 		}
+		if err := h.resolveSession(c); err != nil {
+			return err
+		}
+		key := ipKey
+		if u := currentUser(c); u != nil {
+			c.Set(ctxAPIAuth, apiAuthSession)
+			key = "user:" + strconv.FormatInt(u.ID, 10)
+		} else {
+			c.Set(ctxAPIAuth, apiAuthAnonymous)
+		}
+		if err := l.allow(c, key); err != nil {
+			return err
+		}
+		return next(c)
 	}
 }
 
