@@ -83,12 +83,6 @@ type ChartListPage struct {
 	Total int
 }
 
-// chartNameLike escapes s for LIKE ... ESCAPE '\' and wraps it in wildcards.
-func chartNameLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
-}
-
 // ListCharts returns one page of charts grouped by name, with usage counts, growth, the
 // newest version and the top sources of the charts on the page.
 func (s *Store) ListCharts(ctx context.Context, f ChartFilter, sourcesPerChart int) (ChartListPage, error) {
@@ -100,7 +94,7 @@ func (s *Store) ListCharts(ctx context.Context, f ChartFilter, sourcesPerChart i
 	cond, args := "", []any{s.now().Add(-GrowthWindow)}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		cond = ` AND chart LIKE ? ESCAPE '\'`
-		args = append(args, chartNameLike(q))
+		args = append(args, likeContains(q))
 	}
 	// One pass over the (chart, repository_id) index groups every chart; the window count
 	// gives the total without a second pass. Growth is small (recent events) and joined in.
