@@ -34,8 +34,9 @@ type apiHandlers struct {
 	chartLists *ttlCache[store.ChartListPage]
 	charts     *ttlCache[store.ChartOverview]
 	chartRepos *ttlCache[store.ChartRepoPage]
-	// answers keeps the finished answers of the routes that do not depend on who asks.
-	answers *ttlCache[apiAnswer]
+	// answers and bigAnswers keep the finished answers of the routes that do not depend on
+	// who asks (see cachedAnswer).
+	answers, bigAnswers *ttlCache[apiAnswer]
 }
 
 // registerAPI mounts the JSON API under /api/v1 and its human-readable page at /api.
@@ -45,7 +46,8 @@ func (h *Handlers) registerAPI(e *echo.Echo) {
 		chartLists: newTTLCache[store.ChartListPage](chartsTTL, chartsCacheItems, h.cfg.Now),
 		charts:     newTTLCache[store.ChartOverview](chartsTTL, chartsCacheItems, h.cfg.Now),
 		chartRepos: newTTLCache[store.ChartRepoPage](chartsTTL, chartsCacheItems, h.cfg.Now),
-		answers:    newTTLCache[apiAnswer](time.Minute, 512, h.cfg.Now).withVersion(h.store.Version),
+		answers:    newTTLCache[apiAnswer](time.Minute, apiAnswers, h.cfg.Now).withVersion(h.store.Version),
+		bigAnswers: newTTLCache[apiAnswer](time.Minute, apiBigAnswers, h.cfg.Now).withVersion(h.store.Version),
 	}
 	// Every GET answers with an ETag over the uncompressed body and is gzipped from 1 KiB on.
 	// gzip is outside etag so that etag hashes (and answers 304 on) what the handler wrote.
@@ -334,10 +336,6 @@ func (a *apiHandlers) listRepoResources(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// eventsSinceScan bounds how many events a ?since= filter reads: the store pages events newest
-// first without a time filter, so the API reads pages until one is older than since.
-const eventsSinceScan = 100_000
-
 func (a *apiHandlers) listRepoEvents(c echo.Context) error {
 	ctx := c.Request().Context()
 	r, err := a.h.visibleRepository(c)
@@ -357,40 +355,24 @@ func (a *apiHandlers) listRepoEvents(c echo.Context) error {
 			File: e.Path, OldFile: e.OldPath, OldAPIVersion: e.OldAPIVersion, ContentHash: e.ContentHash,
 			CommitOID: e.CommitOID, CommittedAt: apiTimePtr(e.CommittedAt), DetectedAt: apiTime(e.DetectedAt)}
 	}
+	f := store.EventFilter{Type: typ, Page: page, PerPage: perPage}
+	var res store.EventPage
 	if c.QueryParam("since") == "" {
-		res, err := a.h.store.ListEvents(ctx, r.ID, store.EventFilter{Type: typ, Page: page, PerPage: perPage})
-		if err != nil {
-			return err
-		}
-		out := newList[apiEvent](page, perPage, res.Total)
-		for _, e := range res.Items {
-			out.Data = append(out.Data, conv(e))
-		}
-		return c.JSON(http.StatusOK, out)
+		// The events page's cache and key: a page of 50 shares its entries.
+		res, err = a.h.repoEvents.get(ctx, cacheKey(repoStateKey(r), f.Type, f.Page, f.PerPage), func(ctx context.Context) (store.EventPage, error) {
+			return a.h.store.ListEvents(ctx, r.ID, f)
+		})
+	} else if f.Since, err = apiSince(c, time.Time{}); err == nil {
+		res, err = a.h.store.ListEvents(ctx, r.ID, f)
 	}
-	since, err := apiSince(c, time.Time{})
 	if err != nil {
 		return err
 	}
-	// Newest commit first: collect until the first event committed before since.
-	var recent []store.Event
-walk:
-	for p := 1; p*apiMaxPerPage <= eventsSinceScan; p++ {
-		res, err := a.h.store.ListEvents(ctx, r.ID, store.EventFilter{Type: typ, Page: p, PerPage: apiMaxPerPage})
-		if err != nil {
-			return err
-		}
-		for _, e := range res.Items {
-			if e.CommittedAt == nil || e.CommittedAt.Before(since) {
-				break walk
-			}
-			recent = append(recent, e)
-		}
-		if len(res.Items) < apiMaxPerPage {
-			break
-		}
+	out := newList[apiEvent](page, perPage, res.Total)
+	for _, e := range res.Items {
+		out.Data = append(out.Data, conv(e))
 	}
-	return sliceList(c, recent, conv)
+	return c.JSON(http.StatusOK, out)
 }
 
 func (a *apiHandlers) listRepoCharts(c echo.Context) error {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -179,11 +180,17 @@ type apiAnswer struct {
 	etag  string
 }
 
-// Answers above this size are served but not kept: a few per_page=500 pages with odd query
-// strings could otherwise fill the memory.
+// Answers are kept by size class. Pages of up to 100 items are a few KB to 100 KB and many
+// are kept; pages of more items (per_page up to 500) reach a few MB and only a few are kept,
+// so that odd query strings cannot fill the memory. Answers above a class's bound are served
+// but not kept.
 const (
-	apiAnswerMaxCached = 128 << 10
-	apiGzipMin         = 1024
+	apiAnswerMaxCached    = 128 << 10
+	apiAnswers            = 512
+	apiBigAnswerMaxCached = 4 << 20
+	apiBigAnswers         = 8
+	apiBigPerPage         = 100 // per_page above this goes to the big class
+	apiGzipMin            = 1024
 )
 
 var errAnswerTooBig = errors.New("api answer too big to cache")
@@ -193,11 +200,20 @@ var errAnswerTooBig = errors.New("api answer too big to cache")
 // which is most of a cached list's cost. Entries end when the store's data changes (the
 // version) and after a minute, the shortest lifetime of the data caches they are built from,
 // so an answer is never older than the page's. Only for routes whose answer depends on the
-// URL alone (not on who asks).
+// URL and on nothing about who asks but whether they are a superuser: superusers' answers
+// (deleted repositories are listed to them alone) are kept apart from everyone else's.
 func (a *apiHandlers) cachedAnswer(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		res := c.Response()
-		ans, err := a.answers.get(c.Request().Context(), c.Request().URL.RequestURI(), func(context.Context) (apiAnswer, error) {
+		key := c.Request().URL.RequestURI()
+		if u := currentUser(c); u != nil && u.IsSuperuser {
+			key = "superuser\x00" + key
+		}
+		cache, limit := a.answers, apiAnswerMaxCached
+		if n, _ := strconv.Atoi(c.QueryParam("per_page")); n > apiBigPerPage {
+			cache, limit = a.bigAnswers, apiBigAnswerMaxCached
+		}
+		ans, err := cache.get(c.Request().Context(), key, func(context.Context) (apiAnswer, error) {
 			orig := res.Writer
 			w := &etagWriter{ResponseWriter: orig, code: http.StatusOK}
 			res.Writer = w
@@ -212,7 +228,7 @@ func (a *apiHandlers) cachedAnswer(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			// Nothing reached the client yet: the answer is written below, like a cached one.
 			res.Committed = false
-			return newAPIAnswer(res.Header().Get(echo.HeaderContentType), w.buf.Bytes())
+			return newAPIAnswer(res.Header().Get(echo.HeaderContentType), w.buf.Bytes(), limit)
 		})
 		if err != nil && !errors.Is(err, errAnswerTooBig) {
 			return err
@@ -221,7 +237,8 @@ func (a *apiHandlers) cachedAnswer(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func newAPIAnswer(ctype string, body []byte) (apiAnswer, error) {
+// newAPIAnswer finishes an answer; errAnswerTooBig (with the answer) when body exceeds limit.
+func newAPIAnswer(ctype string, body []byte, limit int) (apiAnswer, error) {
 	sum := sha256.Sum256(body)
 	ans := apiAnswer{ctype: ctype, body: bytes.Clone(body), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:24]) + `"`}
 	if len(body) >= apiGzipMin {
@@ -233,7 +250,7 @@ func newAPIAnswer(ctype string, body []byte) (apiAnswer, error) {
 		}
 		ans.gz = b.Bytes()
 	}
-	if len(body) > apiAnswerMaxCached {
+	if len(body) > limit {
 		return ans, errAnswerTooBig
 	}
 	return ans, nil

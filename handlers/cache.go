@@ -29,6 +29,7 @@ type ttlCache[V any] struct {
 	mu       sync.Mutex
 	entries  map[string]ttlEntry[V]
 	inflight map[string]*ttlCall[V]
+	gen      uint64 // moved by clear; a load begun before it stores nothing
 }
 
 // staleReload is how often at most an outdated entry of a serveStale cache is reloaded.
@@ -45,6 +46,7 @@ type ttlCall[V any] struct {
 	done chan struct{}
 	v    V
 	err  error
+	gen  uint64
 }
 
 func newTTLCache[V any](ttl time.Duration, max int, now func() time.Time) *ttlCache[V] {
@@ -115,7 +117,7 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 
 // begin registers a load of key; c.mu must be held.
 func (c *ttlCache[V]) begin(key string) *ttlCall[V] {
-	call := &ttlCall[V]{done: make(chan struct{})}
+	call := &ttlCall[V]{done: make(chan struct{}), gen: c.gen}
 	c.inflight[key] = call
 	return call
 }
@@ -127,6 +129,9 @@ func (c *ttlCache[V]) finish(ctx context.Context, key string, version uint64, ca
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if call.gen != c.gen {
+		return // cleared meanwhile: the inflight entry and the value belong to the past
+	}
 	delete(c.inflight, key)
 	if call.err != nil {
 		return
@@ -147,6 +152,17 @@ func (c *ttlCache[V]) finish(ctx context.Context, key string, version uint64, ca
 	}
 	now := c.now()
 	c.entries[key] = ttlEntry[V]{v: call.v, exp: now.Add(c.ttl), loaded: now, version: version}
+}
+
+// clear forgets every entry and every load in progress, so that the next request loads
+// afresh: a serveStale cache calls it after a change that someone is about to look for
+// (an admin deletes a repository, then opens the list).
+func (c *ttlCache[V]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = map[string]ttlEntry[V]{}
+	c.inflight = map[string]*ttlCall[V]{}
 }
 
 // cacheKey joins the parts of a cache key. Filters hold optional values as *string, which

@@ -161,3 +161,30 @@ func TestTTLCacheReloadsStaleEntriesAtMostOncePerInterval(t *testing.T) {
 		t.Fatalf("%d loads after the interval, want 2", n)
 	}
 }
+
+func TestTTLCacheClearDropsEntriesAndLoadsInProgress(t *testing.T) {
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	var version atomic.Uint64
+	c := newTTLCache[int](time.Hour, 8, func() time.Time { return now }).withVersion(version.Load).serveStale()
+	ctx := context.Background()
+	c.get(ctx, "k", func(context.Context) (int, error) { return 1, nil })
+	version.Add(1)
+	now = now.Add(staleReload)
+	// The stale entry answers and starts a background load that will return the old value 2,
+	// as a load begun before a change would.
+	release := make(chan struct{})
+	done := make(chan struct{})
+	if v, _ := c.get(ctx, "k", func(context.Context) (int, error) { <-release; defer close(done); return 2, nil }); v != 1 {
+		t.Fatalf("got %d, want the stale 1", v)
+	}
+	c.clear()
+	if v, _ := c.get(ctx, "k", func(context.Context) (int, error) { return 3, nil }); v != 3 {
+		t.Fatalf("after clear: got %d, want a fresh load (3)", v)
+	}
+	close(release)
+	<-done
+	time.Sleep(10 * time.Millisecond) // let the old load reach finish
+	if v, _ := c.get(ctx, "k", func(context.Context) (int, error) { return 4, nil }); v != 3 {
+		t.Fatalf("got %d: the load begun before clear replaced the fresh value 3", v)
+	}
+}

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/kubestats/kubestats/store"
@@ -21,8 +23,15 @@ func (h *Handlers) registerEcosystem(e *echo.Echo, read []echo.MiddlewareFunc) {
 	e.GET("/ecosystem", h.showEcosystem, read...)
 }
 
-// showEcosystem reads only the aggregate tables (a few hundred rows at most): the job does
-// the heavy work, so the page needs no cache.
+// ecosystemPage is the ecosystem page of one range as its cache keeps it: the body inside
+// the layout and the part htmx swaps, rendered.
+type ecosystemPage struct {
+	charted       bool
+	body, results templ.Component
+}
+
+// showEcosystem reads only the aggregate tables (a few hundred rows at most), and keeps the
+// rendered page for each range until the aggregate job writes again.
 func (h *Handlers) showEcosystem(c echo.Context) error {
 	ctx := c.Request().Context()
 	days := views.EcosystemDefaultRange
@@ -33,25 +42,42 @@ func (h *Handlers) showEcosystem(c echo.Context) error {
 		}
 		days = n
 	}
-	series, err := h.store.EcosystemDays(ctx, days)
+	u := currentUser(c)
+	superuser := u != nil && u.IsSuperuser // the empty page tells superusers where to run the job
+	page, err := h.ecosystemPages.get(ctx, cacheKey(days, superuser), func(ctx context.Context) (ecosystemPage, error) {
+		return h.loadEcosystemPage(ctx, days, superuser)
+	})
 	if err != nil {
 		return err
 	}
-	v := views.NewEcosystem(days, series)
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "eco-results" {
-		return render(c, http.StatusOK, views.EcosystemResults(v))
+		return render(c, http.StatusOK, page.results)
 	}
+	l := h.layout(c, "Ecosystem", "ecosystem")
+	l.Charts = page.charted
+	return renderPage(c, http.StatusOK, l, page.body)
+}
+
+func (h *Handlers) loadEcosystemPage(ctx context.Context, days int, superuser bool) (ecosystemPage, error) {
+	series, err := h.store.EcosystemDays(ctx, days)
+	if err != nil {
+		return ecosystemPage{}, err
+	}
+	v := views.NewEcosystem(days, series)
 	if !v.Empty() {
 		latest := v.Latest().Day
 		for dim, dst := range map[string]*[]store.EcosystemBreakdownRow{
 			store.DimensionLanguage: &v.Languages, store.DimensionTopic: &v.Topics, store.DimensionKind: &v.Kinds,
 		} {
 			if *dst, err = h.store.EcosystemBreakdown(ctx, dim, latest, ecosystemBreakdownLimits[dim]); err != nil {
-				return err
+				return ecosystemPage{}, err
 			}
 		}
 	}
-	l := h.layout(c, "Ecosystem", "ecosystem")
-	l.Charts = v.Charted()
-	return render(c, http.StatusOK, views.EcosystemPage(l, v))
+	p := ecosystemPage{charted: v.Charted()}
+	if p.body, err = fragment(ctx, views.EcosystemBody(v, superuser)); err != nil {
+		return p, err
+	}
+	p.results, err = fragment(ctx, views.EcosystemResults(v))
+	return p, err
 }

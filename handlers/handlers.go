@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -48,6 +50,8 @@ type Config struct {
 	MetricsToken string
 	// Metrics receives the HTTP figures and serves /metrics; nil serves none.
 	Metrics *Metrics
+	// MaxInFlight bounds the requests handled at once (see admit); 0 means 4 per CPU.
+	MaxInFlight int
 }
 
 // JobRunner is what the handlers need of the job runner.
@@ -75,15 +79,17 @@ type Handlers struct {
 	loginByEmail *throttle
 	assetVersion string
 	policy       store.SessionPolicy
-	apiLimit     *apiLimiter // the API's per-client budget, shared by every /api/v1 group
+	apiLimit     *apiLimiter   // the API's per-client budget, shared by every /api/v1 group
+	inFlight     chan struct{} // admission slots (see admit)
 	// repoFacets caches the repositories page's filter menus: counting topics means reading every
 	// repository's topics, and the menus need not change with every sync.
 	repoFacets *ttlCache[repoFacets]
 	// community caches the dashboard's figures. After a change the next view reloads them in
 	// the background; a minute bounds how long changes made by another process (a CLI run) take.
 	community *ttlCache[dashboardFigures]
-	// repoLists caches pages of the repositories list by filter until the data changes:
-	// searching and counting thousands of repositories is the list's whole cost.
+	// repoLists caches pages of the repositories list by filter: searching and counting
+	// thousands of repositories is the list's whole cost (6–17 ms). After a sync the old
+	// page is served while one background load replaces it; a repository action clears it.
 	repoLists *ttlCache[store.RepoPage]
 	// imageTags and imageUsages cache an image page's aggregates: a popular image has
 	// thousands of usages to group and sort.
@@ -96,14 +102,26 @@ type Handlers struct {
 	repoPages *ttlCache[repoPageData]
 	// repoResources and repoEventDays cache a repository's resource pages and its year of
 	// daily event counts the same way.
-	repoResources *ttlCache[store.ResourcePage]
-	repoEventDays *ttlCache[[]store.EventDay]
-	repoEvents    *ttlCache[store.EventPage]
+	repoResources      *ttlCache[store.ResourcePage]
+	repoResourceFacets *ttlCache[resourceFacets]
+	repoEventDays      *ttlCache[eventDays]
+	repoEvents         *ttlCache[store.EventPage]
+	// ecosystemPages keeps the ecosystem page's body, rendered, for each range: only the
+	// aggregate job changes it, and a year of days is a few hundred table rows.
+	ecosystemPages *ttlCache[ecosystemPage]
 	// deprecatedAPIs caches the deprecations overview, a GROUP BY over every deprecated usage.
 	deprecatedAPIs *ttlCache[[]store.DeprecatedAPI]
 }
 
 type repoFacets struct{ languages, topics []store.Facet }
+
+// eventDays is a repository's year of daily event counts and the chart drawn from them.
+type eventDays struct {
+	days  []store.EventDay
+	chart views.EventChart
+}
+
+type resourceFacets struct{ kinds, namespaces []store.Facet }
 
 // Login throttling: a burst of 5 attempts, then one every 12 s (5 a minute), per client
 // IP and, counting only failures, per account, so guessing is slow from one address and
@@ -136,29 +154,32 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 	cs := sessions.NewCookieStore(deriveKey(cfg.SecretKey, "cookie-auth"), deriveKey(cfg.SecretKey, "cookie-enc"))
 	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	return &Handlers{
-		jobs:            runner,
-		github:          gh,
-		store:           s,
-		cfg:             cfg,
-		log:             log,
-		cookies:         cs,
-		loginByIP:       newThrottle(loginEvery, loginBurst, cfg.Now),
-		loginByEmail:    newThrottle(loginEvery, loginBurst, cfg.Now),
-		repoFacets:      newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
-		community:       newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
-		repoLists:       newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version),
-		imageLists:      newTTLCache[store.ImagePage](time.Minute, 256, cfg.Now).withVersion(s.Version),
-		imageRegistries: newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),
-		imageTags:       newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
-		imageUsages:     newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
-		repoPages:       newTTLCache[repoPageData](time.Minute, 512, cfg.Now),
-		repoResources:   newTTLCache[store.ResourcePage](time.Minute, 512, cfg.Now),
-		repoEvents:      newTTLCache[store.EventPage](time.Minute, 512, cfg.Now),
-		repoEventDays:   newTTLCache[[]store.EventDay](time.Minute, 512, cfg.Now),
-		deprecatedAPIs:  newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
-		assetVersion:    av,
-		policy:          store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
-		apiLimit:        newAPILimiter(cfg),
+		jobs:               runner,
+		github:             gh,
+		store:              s,
+		cfg:                cfg,
+		log:                log,
+		cookies:            cs,
+		loginByIP:          newThrottle(loginEvery, loginBurst, cfg.Now),
+		loginByEmail:       newThrottle(loginEvery, loginBurst, cfg.Now),
+		repoFacets:         newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		community:          newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		repoLists:          newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imageLists:         newTTLCache[store.ImagePage](time.Minute, 256, cfg.Now).withVersion(s.Version),
+		imageRegistries:    newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),
+		imageTags:          newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imageUsages:        newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		repoPages:          newTTLCache[repoPageData](time.Minute, 512, cfg.Now),
+		repoResources:      newTTLCache[store.ResourcePage](time.Minute, 512, cfg.Now),
+		repoEvents:         newTTLCache[store.EventPage](time.Minute, 512, cfg.Now),
+		repoResourceFacets: newTTLCache[resourceFacets](time.Minute, 512, cfg.Now),
+		repoEventDays:      newTTLCache[eventDays](time.Minute, 512, cfg.Now),
+		ecosystemPages:     newTTLCache[ecosystemPage](time.Minute, 16, cfg.Now).withVersion(s.EcosystemVersion).serveStale(),
+		deprecatedAPIs:     newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
+		assetVersion:       av,
+		policy:             store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+		apiLimit:           newAPILimiter(cfg),
+		inFlight:           newAdmission(cfg.MaxInFlight),
 	}, nil
 }
 
@@ -190,12 +211,46 @@ func hashFS(fsys fs.FS) (string, error) {
 // render writes a component after rendering it to a buffer, so a failing template
 // produces a clean error page instead of half a page with status 200.
 func render(c echo.Context, status int, t templ.Component) error {
-	var buf bytes.Buffer
-	if err := t.Render(c.Request().Context(), &buf); err != nil {
+	return renderCtx(c, c.Request().Context(), status, t)
+}
+
+// renderPage renders the layout around a body rendered before, usually a cached fragment.
+func renderPage(c echo.Context, status int, l views.Layout, body templ.Component) error {
+	return renderCtx(c, templ.WithChildren(c.Request().Context(), body), status, views.Page(l))
+}
+
+// fragment renders t once into HTML for a cache to keep, so that every later page embeds it
+// rather than rendering the same rows again. templ escaped everything in it, so it is
+// embedded as is.
+func fragment(ctx context.Context, t templ.Component) (templ.Component, error) {
+	var b strings.Builder
+	if err := t.Render(ctx, &b); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	return templ.Raw(b.String()), nil
+}
+
+func renderCtx(c echo.Context, ctx context.Context, status int, t templ.Component) error {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledRender {
+			buf.Reset()
+			renderBufs.Put(buf)
+		}
+	}()
+	if err := t.Render(ctx, buf); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
 	return c.HTMLBlob(status, buf.Bytes())
 }
+
+// renderBufs reuses page buffers: growing a fresh buffer to a page's 50–150 KB cost more CPU
+// (copying, zeroing, returning memory to the OS) than some pages' queries. It holds no
+// state between requests, only memory; buffers above maxPooledRender are left to the GC so
+// one huge page does not pin its size in every pooled buffer.
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledRender = 1 << 20
 
 // layout builds the data every full page needs.
 func (h *Handlers) layout(c echo.Context, title, active string) views.Layout {

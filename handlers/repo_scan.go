@@ -134,9 +134,14 @@ func (h *Handlers) listRepoResources(c echo.Context) error {
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "resource-results" {
 		return render(c, http.StatusOK, views.RepoResourceResults(v))
 	}
-	if v.Kinds, v.Namespaces, err = h.store.ResourceFacets(ctx, r.ID); err != nil {
+	facets, err := h.repoResourceFacets.get(ctx, repoStateKey(r), func(ctx context.Context) (resourceFacets, error) {
+		kinds, namespaces, err := h.store.ResourceFacets(ctx, r.ID)
+		return resourceFacets{kinds, namespaces}, err
+	})
+	if err != nil {
 		return err
 	}
+	v.Kinds, v.Namespaces = facets.kinds, facets.namespaces
 	return render(c, http.StatusOK, views.RepoResourcesPage(h.layout(c, r.FullName()+" resources", "repositories"), v))
 }
 
@@ -181,13 +186,14 @@ func (h *Handlers) listRepoEvents(c echo.Context) error {
 		return render(c, http.StatusOK, views.RepoEventResults(v))
 	}
 	now := time.Now().UTC()
-	v.Days, err = h.repoEventDays.get(ctx, repoStateKey(r), func(ctx context.Context) ([]store.EventDay, error) {
-		return h.store.EventDays(ctx, r.ID, now.AddDate(-1, 0, 0))
+	days, err := h.repoEventDays.get(ctx, repoStateKey(r), func(ctx context.Context) (eventDays, error) {
+		days, err := h.store.EventDays(ctx, r.ID, now.AddDate(-1, 0, 0))
+		return eventDays{days, eventChart(days)}, err
 	})
 	if err != nil {
 		return err
 	}
-	v.Chart = eventChart(v.Days)
+	v.Days, v.Chart = days.days, days.chart
 	l := h.layout(c, r.FullName()+" events", "repositories")
 	l.Charts = len(v.Days) > 1
 	return render(c, http.StatusOK, views.RepoEventsPage(l, v))

@@ -63,18 +63,9 @@ func (h *Handlers) showRepository(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	metrics, past := data.metrics, data.past
-	v := views.RepoDetail{Repo: r, CanAdmin: u != nil && u.IsSuperuser, Now: now, Sync: h.syncPanel(c, r), Scan: data.scan}
-	for _, m := range metrics {
-		v.Chart.X = append(v.Chart.X, m.At.Unix())
-		v.Chart.Stars = append(v.Chart.Stars, m.Stars)
-		v.Chart.Forks = append(v.Chart.Forks, m.Forks)
-		v.Chart.Watchers = append(v.Chart.Watchers, m.Watchers)
-		v.Chart.Issues = append(v.Chart.Issues, m.OpenIssues)
-	}
-	for i := len(metrics) - 1; i >= 0 && len(v.Metrics) < 100; i-- {
-		v.Metrics = append(v.Metrics, metrics[i])
-	}
+	past := data.past
+	v := views.RepoDetail{Repo: r, CanAdmin: u != nil && u.IsSuperuser, Now: now, Sync: h.syncPanel(c, r), Scan: data.scan,
+		Chart: data.chart, Metrics: data.recent}
 	card := func(label string, cur int, get func(store.Metric) int) views.MetricCard {
 		mc := views.MetricCard{Label: label, Value: cur}
 		for i, p := range past {
@@ -112,6 +103,8 @@ func (h *Handlers) repositoryAction(c echo.Context) error {
 	if err := h.store.ApplyRepoAction(ctx, r.ID, action); err != nil {
 		return err
 	}
+	// The lists follow syncs a moment late (serveStale); an admin's own change shows at once.
+	h.repoLists.clear()
 	h.log.Info("repository action", "repo", r.FullName(), "action", string(action), "by", currentUser(c).ID)
 	h.addFlash(c, "success", r.FullName()+": "+string(action)+" done.")
 	return c.Redirect(http.StatusSeeOther, "/repositories/"+r.Owner+"/"+r.Name)
@@ -120,7 +113,9 @@ func (h *Handlers) repositoryAction(c echo.Context) error {
 // repoPageData is what a repository page reads besides the repository row: it changes only
 // when the repository is scanned or refreshed, so it is cached under repoStateKey.
 type repoPageData struct {
-	metrics []store.Metric
+	metrics []store.Metric   // a year of snapshots, oldest first (the API lists them)
+	chart   views.ChartData  // the same series, as the chart draws it
+	recent  []store.Metric   // the newest 100 snapshots, newest first, for the table beside the chart
 	past    [2]*store.Metric // the snapshots 7 and 30 days ago, when there are any
 	scan    views.RepoScan
 }
@@ -142,6 +137,17 @@ func (h *Handlers) loadRepoPage(ctx context.Context, id int64, now time.Time) (r
 	var err error
 	if d.metrics, err = h.store.RepositoryMetrics(ctx, id, now.AddDate(-1, 0, 0)); err != nil {
 		return d, err
+	}
+	metrics := d.metrics
+	for _, m := range metrics {
+		d.chart.X = append(d.chart.X, m.At.Unix())
+		d.chart.Stars = append(d.chart.Stars, m.Stars)
+		d.chart.Forks = append(d.chart.Forks, m.Forks)
+		d.chart.Watchers = append(d.chart.Watchers, m.Watchers)
+		d.chart.Issues = append(d.chart.Issues, m.OpenIssues)
+	}
+	for i := len(metrics) - 1; i >= 0 && len(d.recent) < 100; i-- {
+		d.recent = append(d.recent, metrics[i])
 	}
 	if d.scan.Charts, err = h.store.RepoCharts(ctx, id); err != nil {
 		return d, err

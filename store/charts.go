@@ -107,7 +107,7 @@ func (s *Store) ListCharts(ctx context.Context, f ChartFilter, sourcesPerChart i
 		FROM charts c LEFT JOIN growth g ON g.chart = c.chart
 		ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 	args = append(args, f.PerPage, (f.Page-1)*f.PerPage)
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return ChartListPage{}, fmt.Errorf("store: list charts: %w", err)
 	}
@@ -142,7 +142,7 @@ func (s *Store) ListCharts(ctx context.Context, f ChartFilter, sourcesPerChart i
 
 func (s *Store) countCharts(ctx context.Context, cond string, args []any) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(DISTINCT chart) FROM chart_usages
+	err := s.queryRow(ctx, `SELECT count(DISTINCT chart) FROM chart_usages
 		WHERE repository_id NOT IN (`+hiddenRepos+`)`+cond, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count charts: %w", err)
@@ -159,7 +159,7 @@ func (s *Store) fillChartDetails(ctx context.Context, items []ChartSummary, sour
 		idx[c.Chart] = i
 	}
 	in := strings.Repeat("?, ", len(names)-1) + "?"
-	rows, err := s.r.QueryContext(ctx, `SELECT chart, version FROM chart_usages
+	rows, err := s.query(ctx, `SELECT chart, version FROM chart_usages
 		WHERE chart IN (`+in+`) AND repository_id NOT IN (`+hiddenRepos+`) GROUP BY chart, version`, names...)
 	if err != nil {
 		return fmt.Errorf("store: chart versions: %w", err)
@@ -180,7 +180,7 @@ func (s *Store) fillChartDetails(ctx context.Context, items []ChartSummary, sour
 		return fmt.Errorf("store: chart versions: %w", err)
 	}
 	rows.Close()
-	srcRows, err := s.r.QueryContext(ctx, `
+	srcRows, err := s.query(ctx, `
 		SELECT chart, kind, url, n FROM (
 			SELECT chart, kind, url, n, row_number() OVER (PARTITION BY chart ORDER BY n DESC, kind, url) AS rk FROM (
 				SELECT chart, source_kind AS kind, CASE WHEN chart_url <> '' THEN chart_url ELSE source_url END AS url,
@@ -227,7 +227,7 @@ const maxChartVersions = 500
 func (s *Store) GetChart(ctx context.Context, name string) (ChartOverview, error) {
 	var o ChartOverview
 	o.Chart = name
-	err := s.r.QueryRowContext(ctx, `SELECT count(DISTINCT repository_id), count(*) FROM chart_usages
+	err := s.queryRow(ctx, `SELECT count(DISTINCT repository_id), count(*) FROM chart_usages
 		WHERE chart = ? AND repository_id NOT IN (`+hiddenRepos+`)`, name).Scan(&o.Repos, &o.Releases)
 	if err != nil {
 		return ChartOverview{}, fmt.Errorf("store: chart %q: %w", name, err)
@@ -235,7 +235,7 @@ func (s *Store) GetChart(ctx context.Context, name string) (ChartOverview, error
 	if o.Repos == 0 {
 		return ChartOverview{}, fmt.Errorf("store: chart %q: %w", name, ErrNotFound)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT version, count(DISTINCT repository_id), count(*) FROM chart_usages
+	rows, err := s.query(ctx, `SELECT version, count(DISTINCT repository_id), count(*) FROM chart_usages
 		WHERE chart = ? AND repository_id NOT IN (`+hiddenRepos+`) GROUP BY version LIMIT ?`, name, maxChartVersions)
 	if err != nil {
 		return ChartOverview{}, fmt.Errorf("store: versions of chart %q: %w", name, err)
@@ -260,7 +260,7 @@ func (s *Store) GetChart(ctx context.Context, name string) (ChartOverview, error
 			break
 		}
 	}
-	srcRows, err := s.r.QueryContext(ctx, `
+	srcRows, err := s.query(ctx, `
 		SELECT source_kind, CASE WHEN chart_url <> '' THEN chart_url ELSE source_url END AS url, count(DISTINCT repository_id) AS n
 		FROM chart_usages WHERE chart = ? AND repository_id NOT IN (`+hiddenRepos+`)
 		GROUP BY source_kind, url ORDER BY n DESC, source_kind, url LIMIT 50`, name)
@@ -331,7 +331,7 @@ func (s *Store) ChartRepos(ctx context.Context, name string, f ChartRepoFilter, 
 		order = "r.stars DESC, r.id"
 	}
 	// The bare columns of an aggregate with min() come from the row holding that minimum (SQLite).
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		WITH u AS (
 			SELECT repository_id, min(path) AS path, kind, release_name, namespace, version, source_kind,
 				CASE WHEN chart_url <> '' THEN chart_url ELSE source_url END AS url, count(*) AS releases
@@ -373,7 +373,7 @@ type ChartMonth struct {
 // repositories already using the chart when discovered this is "first seen", not "adopted".
 // Repositories that left the chart are not counted. unknown counts repositories without such an event.
 func (s *Store) ChartAdoption(ctx context.Context, name string) (months []ChartMonth, unknown int, err error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		WITH firsts AS (
 			SELECT cu.repository_id,
 				(SELECT min(e.committed_at) FROM resource_events e WHERE e.repository_id = cu.repository_id
@@ -431,7 +431,7 @@ func (s *Store) ChartValuesKeys(ctx context.Context, name string, limit int) ([]
 		limit = 50
 	}
 	// Leaves are scalars and whole arrays: elements of arrays ("[" in the path) are not keys.
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		WITH leaves AS MATERIALIZED (
 			SELECT cu.repository_id AS repo, substr(t.fullkey, 3) AS path, t.type AS type,
 				CASE WHEN t.type = 'array' THEN json(t.value) ELSE CAST(t.value AS TEXT) END AS val
@@ -488,7 +488,7 @@ func (s *Store) ChartsAlsoUsed(ctx context.Context, name string, limit int) ([]C
 	if limit <= 0 || limit > 100 {
 		limit = 15
 	}
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT o.chart, count(DISTINCT o.repository_id) AS n FROM chart_usages o
 		WHERE o.repository_id IN (SELECT repository_id FROM chart_usages WHERE chart = ?1
 				AND repository_id NOT IN (`+hiddenRepos+`))

@@ -32,7 +32,7 @@ type RecentEvent struct {
 func (s *Store) CommunitySummary(ctx context.Context, now time.Time, lists int) (Community, error) {
 	c := Community{Since: now.Add(-7 * 24 * time.Hour).UTC()}
 	const live = "deleted_at IS NULL AND blocked_at IS NULL"
-	err := s.r.QueryRowContext(ctx, `
+	err := s.queryRow(ctx, `
 		SELECT count(*), count(nullif(scanned_oid, '')), coalesce(sum(object_count), 0),
 			(SELECT count(*) FROM image_stats),
 			(SELECT count(*) FROM resource_events WHERE committed_at >= ? AND `+liveRepoUsage+`)
@@ -42,7 +42,7 @@ func (s *Store) CommunitySummary(ctx context.Context, now time.Time, lists int) 
 		return Community{}, fmt.Errorf("store: community totals: %w", err)
 	}
 	// Distinct charts: a scan of the covering index's chart prefix, grouped in order.
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT chart, count(DISTINCT repository_id) AS repos FROM chart_usages WHERE `+liveRepoUsage+`
 		GROUP BY chart ORDER BY repos DESC, chart`)
 	if err != nil {
@@ -64,7 +64,7 @@ func (s *Store) CommunitySummary(ctx context.Context, now time.Time, lists int) 
 		return Community{}, fmt.Errorf("store: community charts: %w", err)
 	}
 
-	rows, err = s.r.QueryContext(ctx, `SELECT `+repoColumns+` FROM repositories WHERE `+live+`
+	rows, err = s.query(ctx, `SELECT `+repoColumns+` FROM repositories WHERE `+live+`
 		ORDER BY first_seen_at DESC, id DESC LIMIT ?`, lists)
 	if err != nil {
 		return Community{}, fmt.Errorf("store: newest repositories: %w", err)
@@ -82,7 +82,7 @@ func (s *Store) CommunitySummary(ctx context.Context, now time.Time, lists int) 
 		return Community{}, fmt.Errorf("store: newest repositories: %w", err)
 	}
 
-	rows, err = s.r.QueryContext(ctx, `
+	rows, err = s.query(ctx, `
 		SELECT r.owner, r.name, e.id, e.type, e.api_group, e.api_version, e.kind, e.namespace, e.name, e.path, e.old_path,
 			e.old_api_version, e.content_hash, e.commit_oid, e.committed_at, e.detected_at
 		FROM resource_events e CROSS JOIN repositories r ON r.id = e.repository_id

@@ -65,7 +65,7 @@ func (s *Store) ListDeprecatedAPIs(ctx context.Context, f DeprecationFilter) ([]
 		return nil, err
 	}
 	// The release columns depend on (api_version, kind) alone: max() just picks the one value.
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT api_version, kind, max(project), max(deprecated_in), max(removed_in), max(replacement),
 			count(DISTINCT repository_id) AS repos, count(*) AS objects
 		FROM deprecated_usages WHERE `+strings.Join(where, " AND ")+`
@@ -93,7 +93,7 @@ func (s *Store) ListDeprecatedAPIs(ctx context.Context, f DeprecationFilter) ([]
 func (s *Store) GetDeprecatedAPI(ctx context.Context, apiVersion, kind string) (DeprecatedAPI, error) {
 	d := DeprecatedAPI{APIVersion: apiVersion, Kind: kind}
 	var project, depIn, remIn, repl *string
-	err := s.r.QueryRowContext(ctx, `
+	err := s.queryRow(ctx, `
 		SELECT max(project), max(deprecated_in), max(removed_in), max(replacement), count(DISTINCT repository_id), count(*)
 		FROM deprecated_usages WHERE api_version = ? AND kind = ? AND `+liveRepoUsage, apiVersion, kind).
 		Scan(&project, &depIn, &remIn, &repl, &d.Repos, &d.Objects)
@@ -141,7 +141,7 @@ const maxFilesPerRepo = 20
 // objects first, each with its files.
 func (s *Store) ListDeprecatedAPIRepos(ctx context.Context, apiVersion, kind string, page, perPage int) (DeprecatedRepoPage, error) {
 	page, perPage = pageBounds(page, perPage, 50, 200)
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT r.id, r.owner, r.name, r.url, r.stars, r.scanned_oid, d.objects, d.files, count(*) OVER ()
 		FROM (SELECT repository_id, count(*) AS objects, count(DISTINCT path) AS files FROM deprecated_usages
 		      WHERE api_version = ? AND kind = ? AND `+liveRepoUsage+` GROUP BY repository_id) d
@@ -167,7 +167,7 @@ func (s *Store) ListDeprecatedAPIRepos(ctx context.Context, apiVersion, kind str
 	}
 	if len(out.Items) == 0 {
 		if page > 1 {
-			err := s.r.QueryRowContext(ctx, `SELECT count(DISTINCT repository_id) FROM deprecated_usages
+			err := s.queryRow(ctx, `SELECT count(DISTINCT repository_id) FROM deprecated_usages
 				WHERE api_version = ? AND kind = ? AND `+liveRepoUsage, apiVersion, kind).Scan(&out.Total)
 			if err != nil {
 				return DeprecatedRepoPage{}, fmt.Errorf("store: count repos using %s %s: %w", apiVersion, kind, err)
@@ -182,7 +182,7 @@ func (s *Store) ListDeprecatedAPIRepos(ctx context.Context, apiVersion, kind str
 		ids = append(ids, r.ID)
 	}
 	ids = append(ids, maxFilesPerRepo)
-	frows, err := s.r.QueryContext(ctx, `
+	frows, err := s.query(ctx, `
 		SELECT repository_id, path, n FROM (
 			SELECT repository_id, path, count(*) AS n,
 				row_number() OVER (PARTITION BY repository_id ORDER BY count(*) DESC, path) AS rn

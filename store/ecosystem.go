@@ -97,7 +97,7 @@ func (s *Store) Aggregate(ctx context.Context, day time.Time) error {
 func (s *Store) AggregateMissing(ctx context.Context, now time.Time, force bool) (AggregateResult, error) {
 	today := Day(now)
 	var first sql.NullString
-	if err := s.r.QueryRowContext(ctx, `SELECT min(first_seen_at) FROM repositories`).Scan(&first); err != nil {
+	if err := s.queryRow(ctx, `SELECT min(first_seen_at) FROM repositories`).Scan(&first); err != nil {
 		return AggregateResult{}, fmt.Errorf("store: aggregate: first day: %w", err)
 	}
 	if !first.Valid || len(first.String) < 10 {
@@ -113,7 +113,7 @@ func (s *Store) AggregateMissing(ctx context.Context, now time.Time, force bool)
 	res := AggregateResult{Days: int(today.Sub(from)/(24*time.Hour)) + 1}
 	have := map[string]bool{}
 	if !force {
-		rows, err := s.r.QueryContext(ctx, `SELECT day FROM ecosystem_daily WHERE day >= ? AND day <= ?`,
+		rows, err := s.query(ctx, `SELECT day FROM ecosystem_daily WHERE day >= ? AND day <= ?`,
 			from.Format(dayLayout), today.Format(dayLayout))
 		if err != nil {
 			return res, fmt.Errorf("store: aggregate: days present: %w", err)
@@ -309,7 +309,7 @@ func (st *ecoState) snapshot(day time.Time) (EcosystemDay, map[string][]Ecosyste
 // each day in its own transaction. written is called after each day written.
 func (s *Store) aggregateRange(ctx context.Context, from, to time.Time, want func(time.Time) bool, written func()) error {
 	end := to.AddDate(0, 0, 1)
-	rows, err := s.r.QueryContext(ctx, ecosystemDeltas, from, end, end.Format(dayLayout), from.Format(dayLayout))
+	rows, err := s.query(ctx, ecosystemDeltas, from, end, end.Format(dayLayout), from.Format(dayLayout))
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
@@ -410,8 +410,15 @@ func (s *Store) writeEcosystemDay(ctx context.Context, d EcosystemDay, bd map[st
 	if err != nil {
 		return fmt.Errorf("day %s: %w", day, err)
 	}
+	s.ecosystem.Add(1)
+	s.changed()
 	return nil
 }
+
+// EcosystemVersion changes whenever this process writes a day of the ecosystem aggregate:
+// the ecosystem views key their caches on it, as nothing else changes what they show (a
+// sync reaches them only through the next aggregate).
+func (s *Store) EcosystemVersion() uint64 { return s.ecosystem.Load() }
 
 // EcosystemDays returns the aggregated days within the last days days before and including
 // the newest aggregated day, oldest first; nil when the aggregate has never run.
@@ -419,7 +426,7 @@ func (s *Store) EcosystemDays(ctx context.Context, days int) ([]EcosystemDay, er
 	if days < 1 || days > 3660 {
 		return nil, &ValidationError{Field: "days", Msg: "days must be between 1 and 3660"}
 	}
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT day, repos, scanned_repos, stars, forks, resources, created, modified, moved, deleted, computed_at
 		FROM ecosystem_daily WHERE day > date((SELECT max(day) FROM ecosystem_daily), ?) ORDER BY day`,
 		fmt.Sprintf("-%d days", days))
@@ -454,7 +461,7 @@ func (s *Store) EcosystemBreakdown(ctx context.Context, dimension string, day ti
 	if limit <= 0 || limit > 100 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT key, repos, objects FROM ecosystem_breakdowns WHERE day = ? AND dimension = ?
 		ORDER BY repos DESC, objects DESC, key LIMIT ?`, Day(day).Format(dayLayout), dimension, limit)
 	if err != nil {

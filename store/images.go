@@ -96,10 +96,10 @@ func (s *Store) ListImages(ctx context.Context, f ImageFilter) (ImagePage, error
 	f.Page, f.PerPage = pageBounds(f.Page, f.PerPage, 50, 200)
 	cond := strings.Join(where, " AND ")
 	var page ImagePage
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM image_stats WHERE `+cond, args...).Scan(&page.Total); err != nil {
+	if err := s.queryRow(ctx, `SELECT count(*) FROM image_stats WHERE `+cond, args...).Scan(&page.Total); err != nil {
 		return ImagePage{}, fmt.Errorf("store: count images: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT registry, repository, repos, usages, tags, tag_only, digest, latest
 		FROM image_stats WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Store) ListImages(ctx context.Context, f ImageFilter) (ImagePage, error
 
 // ImageRegistries counts distinct images per registry, most first, for the filter menu.
 func (s *Store) ImageRegistries(ctx context.Context, limit int) ([]Facet, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT registry, count(*) AS n FROM image_stats GROUP BY registry ORDER BY n DESC, registry LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: image registries: %w", err)
@@ -144,7 +144,7 @@ func (s *Store) ImageRegistries(ctx context.Context, limit int) ([]Facet, error)
 // GetImage summarises one image across live repositories, or returns ErrNotFound.
 func (s *Store) GetImage(ctx context.Context, registry, repository string) (ImageSummary, error) {
 	m := ImageSummary{Registry: registry, Repository: repository}
-	err := s.r.QueryRowContext(ctx, `
+	err := s.queryRow(ctx, `
 		SELECT repos, usages, tags, tag_only, digest, latest FROM image_stats WHERE registry = ? AND repository = ?`,
 		registry, repository).Scan(&m.Repos, &m.Usages, &m.Tags, &m.TagOnly, &m.Digest, &m.Latest)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -166,7 +166,7 @@ type TagCount struct {
 
 // ImageTags returns an image's most used tags, by repositories then usages.
 func (s *Store) ImageTags(ctx context.Context, registry, repository string, limit int) ([]TagCount, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT tag, count(DISTINCT repository_id) AS repos, count(*) AS usages, sum(digest <> '')
 		FROM image_usages WHERE registry = ? AND repository = ? AND `+liveRepoUsage+`
 		GROUP BY tag ORDER BY repos DESC, usages DESC, tag LIMIT ?`, registry, repository, limit)
@@ -243,10 +243,10 @@ func (s *Store) ListImageUsages(ctx context.Context, registry, repository string
 	f.Page, f.PerPage = pageBounds(f.Page, f.PerPage, 50, 200)
 	const from = " FROM image_usages u JOIN repositories r ON r.id = u.repository_id WHERE "
 	var page ImageUsePage
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*)"+from+cond, args...).Scan(&page.Total); err != nil {
+	if err := s.queryRow(ctx, "SELECT count(*)"+from+cond, args...).Scan(&page.Total); err != nil {
 		return ImageUsePage{}, fmt.Errorf("store: count image usages: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT r.id, r.owner, r.name, r.url, r.stars, r.scanned_oid, u.path, u.kind, u.object_name, u.namespace, u.source,
 			u.tag, u.digest`+from+cond+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
@@ -271,7 +271,7 @@ func (s *Store) ListImageUsages(ctx context.Context, registry, repository string
 // views can tell "nothing uses it" from "nothing was scanned yet".
 func (s *Store) ScannedRepositoryCount(ctx context.Context) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM repositories
+	err := s.queryRow(ctx, `SELECT count(*) FROM repositories
 		WHERE scanned_oid <> '' AND deleted_at IS NULL AND blocked_at IS NULL`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count scanned repositories: %w", err)

@@ -78,7 +78,7 @@ func (s *Store) InterruptJobRuns(ctx context.Context) (int64, error) {
 
 // ListJobRuns returns a job's most recent runs, newest first; job "" means every job.
 func (s *Store) ListJobRuns(ctx context.Context, job string, limit int) ([]JobRun, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT id, job, trigger, started_at, finished_at, status, error, counts, graphql_requests, graphql_points, retries
 		FROM job_runs WHERE ? = '' OR job = ? ORDER BY started_at DESC, id DESC LIMIT ?`, job, job, limit)
 	if err != nil {

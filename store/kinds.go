@@ -106,7 +106,7 @@ func (s *Store) ListKinds(ctx context.Context, f KindFilter) (KindPage, error) {
 			SELECT api_group, kind, count(DISTINCT repository_id) AS repos, count(*) AS objects
 			FROM resources WHERE ` + strings.Join(where, " AND ") + ` GROUP BY api_group, kind)`
 	}
-	rows, err := s.r.QueryContext(ctx, query+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	rows, err := s.query(ctx, query+" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
 		return KindPage{}, fmt.Errorf("store: list kinds: %w", err)
 	}
@@ -124,7 +124,7 @@ func (s *Store) ListKinds(ctx context.Context, f KindFilter) (KindPage, error) {
 	}
 	if len(page.Items) == 0 && f.Page > 1 {
 		// Past the last page the window has no row to report the total on.
-		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM ("+query+")", args...).Scan(&page.Total); err != nil {
+		if err := s.queryRow(ctx, "SELECT count(*) FROM ("+query+")", args...).Scan(&page.Total); err != nil {
 			return KindPage{}, fmt.Errorf("store: count kinds: %w", err)
 		}
 	}
@@ -133,7 +133,7 @@ func (s *Store) ListKinds(ctx context.Context, f KindFilter) (KindPage, error) {
 
 // KindGroups counts kinds per API group, most first, for the filter menu.
 func (s *Store) KindGroups(ctx context.Context, limit int) ([]Facet, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT api_group, count(*) AS n FROM kind_stats
+	rows, err := s.query(ctx, `SELECT api_group, count(*) AS n FROM kind_stats
 		GROUP BY api_group ORDER BY n DESC, api_group LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: kind groups: %w", err)
@@ -157,7 +157,7 @@ func (s *Store) KindGroups(ctx context.Context, limit int) ([]Facet, error) {
 // repository defines an object of it.
 func (s *Store) GetKind(ctx context.Context, group, kind string) (KindSummary, error) {
 	k := KindSummary{Group: group, Kind: kind}
-	err := s.r.QueryRowContext(ctx, `SELECT repos, objects FROM kind_stats WHERE api_group = ? AND kind = ?`, group, kind).
+	err := s.queryRow(ctx, `SELECT repos, objects FROM kind_stats WHERE api_group = ? AND kind = ?`, group, kind).
 		Scan(&k.Repos, &k.Objects)
 	if errors.Is(err, sql.ErrNoRows) {
 		return KindSummary{}, fmt.Errorf("store: kind %s/%s: %w", group, kind, ErrNotFound)
@@ -218,7 +218,7 @@ func (s *Store) ListKindNames(ctx context.Context, group, kind string, f KindNam
 	// and covers every column, so this is one range scan of the kind's objects.
 	query := `SELECT name, count(DISTINCT repository_id) AS repos, count(*) AS objects
 		FROM resources WHERE ` + strings.Join(where, " AND ") + ` GROUP BY name`
-	rows, err := s.r.QueryContext(ctx, `SELECT name, repos, objects, count(*) OVER () FROM (`+query+`)
+	rows, err := s.query(ctx, `SELECT name, repos, objects, count(*) OVER () FROM (`+query+`)
 		ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
 		return KindNamePage{}, fmt.Errorf("store: list kind names: %w", err)
@@ -236,7 +236,7 @@ func (s *Store) ListKindNames(ctx context.Context, group, kind string, f KindNam
 		return KindNamePage{}, fmt.Errorf("store: list kind names: %w", err)
 	}
 	if len(page.Items) == 0 && f.Page > 1 {
-		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM ("+query+")", args...).Scan(&page.Total); err != nil {
+		if err := s.queryRow(ctx, "SELECT count(*) FROM ("+query+")", args...).Scan(&page.Total); err != nil {
 			return KindNamePage{}, fmt.Errorf("store: count kind names: %w", err)
 		}
 	}
@@ -298,13 +298,13 @@ func (s *Store) ListKindObjects(ctx context.Context, group, kind, name string, f
 	f.Page, f.PerPage = pageBounds(f.Page, f.PerPage, 50, 200)
 	const from = " FROM resources o JOIN repositories r ON r.id = o.repository_id WHERE "
 	var page KindObjectPage
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*), count(DISTINCT o.repository_id)"+from+cond, args...).
+	if err := s.queryRow(ctx, "SELECT count(*), count(DISTINCT o.repository_id)"+from+cond, args...).
 		Scan(&page.Total, &page.Repos); err != nil {
 		return KindObjectPage{}, fmt.Errorf("store: count kind objects: %w", err)
 	}
 	// A popular name (a root Kustomization) has thousands of objects: sort their ids from the
 	// index, then read the page's rows.
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, r.id, r.owner, r.name, r.url, r.stars, r.scanned_oid, o.namespace,
+	rows, err := s.query(ctx, `SELECT o.id, r.id, r.owner, r.name, r.url, r.stars, r.scanned_oid, o.namespace,
 		o.api_version, o.path, o.line
 		FROM (SELECT o.id AS id`+from+cond+" ORDER BY "+order+` LIMIT ? OFFSET ?) p
 		JOIN resources o ON o.id = p.id JOIN repositories r ON r.id = o.repository_id

@@ -337,7 +337,7 @@ func snapshot(ctx context.Context, tx *sql.Tx, id int64, d RepoData, now time.Ti
 // RefreshTargets returns the GitHub ids of every repository refresh should ask about:
 // all but tombstoned ones (gone ones too, so a repo that comes back is noticed).
 func (s *Store) RefreshTargets(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT github_id FROM repositories WHERE deleted_at IS NULL ORDER BY id")
+	rows, err := s.query(ctx, "SELECT github_id FROM repositories WHERE deleted_at IS NULL ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("store: refresh targets: %w", err)
 	}
@@ -417,7 +417,7 @@ func (s *Store) ApplyRefresh(ctx context.Context, repos []RepoData, gone []strin
 // GetRepositoryByName finds a repository by owner and name, case-insensitively. If a
 // name was reused, the live repository wins over a gone or deleted one.
 func (s *Store) GetRepositoryByName(ctx context.Context, owner, name string) (Repository, error) {
-	r, err := scanRepo(s.r.QueryRowContext(ctx, "SELECT "+repoColumns+` FROM repositories
+	r, err := scanRepo(s.queryRow(ctx, "SELECT "+repoColumns+` FROM repositories
 		WHERE owner = ? COLLATE NOCASE AND name = ? COLLATE NOCASE
 		ORDER BY deleted_at IS NOT NULL, gone_at IS NOT NULL, id DESC LIMIT 1`, owner, name))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -431,7 +431,7 @@ func (s *Store) GetRepositoryByName(ctx context.Context, owner, name string) (Re
 
 // GetRepository returns a repository by its id.
 func (s *Store) GetRepository(ctx context.Context, id int64) (Repository, error) {
-	r, err := scanRepo(s.r.QueryRowContext(ctx, "SELECT "+repoColumns+" FROM repositories WHERE id = ?", id))
+	r, err := scanRepo(s.queryRow(ctx, "SELECT "+repoColumns+" FROM repositories WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Repository{}, fmt.Errorf("store: repository %d: %w", id, ErrNotFound)
 	}
@@ -453,7 +453,7 @@ type Metric struct {
 
 // RepositoryMetrics returns a repository's snapshots since a time, oldest first.
 func (s *Store) RepositoryMetrics(ctx context.Context, id int64, since time.Time) ([]Metric, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT recorded_at, stars, forks, watchers, open_issues, disk_usage_kb FROM repository_metrics
 		WHERE repository_id = ? AND recorded_at >= ? ORDER BY recorded_at`, id, since.UTC())
 	if err != nil {
@@ -474,7 +474,7 @@ func (s *Store) RepositoryMetrics(ctx context.Context, id int64, since time.Time
 // MetricAt returns the last snapshot at or before t, or ErrNotFound.
 func (s *Store) MetricAt(ctx context.Context, id int64, t time.Time) (Metric, error) {
 	var m Metric
-	err := s.r.QueryRowContext(ctx, `
+	err := s.queryRow(ctx, `
 		SELECT recorded_at, stars, forks, watchers, open_issues, disk_usage_kb FROM repository_metrics
 		WHERE repository_id = ? AND recorded_at <= ? ORDER BY recorded_at DESC LIMIT 1`, id, t.UTC()).
 		Scan(&m.At, &m.Stars, &m.Forks, &m.Watchers, &m.OpenIssues, &m.DiskUsageKB)
@@ -642,14 +642,14 @@ func (s *Store) ListRepositories(ctx context.Context, f RepoFilter) (RepoPage, e
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
 	var page RepoPage
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM "+from+cond, args...).Scan(&page.Total); err != nil {
+	if err := s.queryRow(ctx, "SELECT count(*) FROM "+from+cond, args...).Scan(&page.Total); err != nil {
 		return RepoPage{}, fmt.Errorf("store: count repositories: %w", err)
 	}
 	cols := strings.Split(repoColumns, ",")
 	for i, col := range cols {
 		cols[i] = "r." + strings.TrimSpace(col) // qualified: the FTS join has columns too
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+from+cond+" ORDER BY "+order+" LIMIT ? OFFSET ?",
+	rows, err := s.query(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+from+cond+" ORDER BY "+order+" LIMIT ? OFFSET ?",
 		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
 		return RepoPage{}, fmt.Errorf("store: list repositories: %w", err)
@@ -688,7 +688,7 @@ func (s *Store) RepositoryFacets(ctx context.Context, limit int) (languages, top
 
 // facets runs a query whose rows are (value, count).
 func (s *Store) facets(ctx context.Context, query string, args ...any) ([]Facet, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -706,7 +706,7 @@ func (s *Store) facets(ctx context.Context, query string, args ...any) ([]Facet,
 
 // RepositoryCounts counts repositories by Status, for the dashboard and jobs page.
 func (s *Store) RepositoryCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT CASE WHEN deleted_at IS NOT NULL THEN 'deleted' WHEN blocked_at IS NOT NULL THEN 'blocked'
 		            WHEN approval = 'pending' THEN 'pending_approval' WHEN gone_at IS NOT NULL THEN 'gone'
 		            ELSE sync_status END AS st, count(*)

@@ -68,10 +68,10 @@ func (s *Store) ListResources(ctx context.Context, repoID int64, f ResourceFilte
 	f.Page, f.PerPage = pageBounds(f.Page, f.PerPage, 50, 500)
 	cond := strings.Join(where, " AND ")
 	var page ResourcePage
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM resources WHERE "+cond, args...).Scan(&page.Total); err != nil {
+	if err := s.queryRow(ctx, "SELECT count(*) FROM resources WHERE "+cond, args...).Scan(&page.Total); err != nil {
 		return ResourcePage{}, fmt.Errorf("store: count resources: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT "+resourceColumns+" FROM resources WHERE "+cond+
+	rows, err := s.query(ctx, "SELECT "+resourceColumns+" FROM resources WHERE "+cond+
 		" ORDER BY path, doc, kind, name LIMIT ? OFFSET ?", append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
 		return ResourcePage{}, fmt.Errorf("store: list resources: %w", err)
@@ -103,14 +103,14 @@ func (s *Store) ResourceFacets(ctx context.Context, repoID int64) (kinds, namesp
 // ResourceContent returns one resource of a repository with its redacted body (canonical JSON).
 func (s *Store) ResourceContent(ctx context.Context, repoID, id int64) (Resource, []byte, error) {
 	var content []byte
-	r, err := scanResource(s.r.QueryRowContext(ctx, "SELECT "+resourceColumns+" FROM resources WHERE id = ? AND repository_id = ?", id, repoID))
+	r, err := scanResource(s.queryRow(ctx, "SELECT "+resourceColumns+" FROM resources WHERE id = ? AND repository_id = ?", id, repoID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Resource{}, nil, fmt.Errorf("store: resource %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return Resource{}, nil, fmt.Errorf("store: resource %d: %w", id, err)
 	}
-	err = s.r.QueryRowContext(ctx, "SELECT content FROM resource_contents WHERE hash = ?", r.ContentHash).Scan(&content)
+	err = s.queryRow(ctx, "SELECT content FROM resource_contents WHERE hash = ?", r.ContentHash).Scan(&content)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Resource{}, nil, fmt.Errorf("store: content of resource %d: %w", id, ErrNotFound)
 	}
@@ -141,7 +141,7 @@ type ChartUsage struct {
 
 // RepoCharts lists the charts a repository deploys, by chart then file.
 func (s *Store) RepoCharts(ctx context.Context, repoID int64) ([]ChartUsage, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT path, tool, kind, release_name, namespace, chart, version, source_kind, source_name, source_namespace,
 			source_url, chart_url, ambiguous, values_from, coalesce(chart_values, '')
 		FROM chart_usages WHERE repository_id = ? ORDER BY chart, path, release_name`, repoID)
@@ -177,7 +177,7 @@ type ImageUsage struct {
 
 // RepoImages lists the images a repository references, by image then file.
 func (s *Store) RepoImages(ctx context.Context, repoID int64) ([]ImageUsage, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT path, kind, object_name, namespace, source, image, registry, repository, tag, digest
 		FROM image_usages WHERE repository_id = ? ORDER BY image, path`, repoID)
 	if err != nil {
@@ -211,7 +211,7 @@ type DeprecatedUsage struct {
 
 // RepoDeprecations lists a repository's objects on deprecated APIs, removed ones first.
 func (s *Store) RepoDeprecations(ctx context.Context, repoID int64) ([]DeprecatedUsage, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT path, api_version, kind, name, namespace, project, deprecated_in, removed_in, replacement
 		FROM deprecated_usages WHERE repository_id = ? ORDER BY removed_in = '', api_version, kind, path`, repoID)
 	if err != nil {
@@ -240,7 +240,7 @@ type ScanProblem struct {
 
 // RepoScanProblems lists a repository's scan errors and skipped files, errors first.
 func (s *Store) RepoScanProblems(ctx context.Context, repoID int64) ([]ScanProblem, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT kind, path, line, message FROM scan_errors WHERE repository_id = ? ORDER BY kind, path, line`, repoID)
 	if err != nil {
 		return nil, fmt.Errorf("store: scan problems: %w", err)
@@ -277,7 +277,8 @@ type Event struct {
 
 // EventFilter selects a page of one repository's events, newest commit first.
 type EventFilter struct {
-	Type    string // one of EventTypes, or "" for all
+	Type    string    // one of EventTypes, or "" for all
+	Since   time.Time // only events committed at or after it; zero for all
 	Page    int
 	PerPage int
 }
@@ -297,12 +298,16 @@ func (s *Store) ListEvents(ctx context.Context, repoID int64, f EventFilter) (Ev
 		}
 		where, args = where+" AND type = ?", append(args, f.Type)
 	}
+	if !f.Since.IsZero() {
+		// An event without a commit time (none are written so today) has none to compare.
+		where, args = where+" AND committed_at >= ?", append(args, f.Since.UTC())
+	}
 	f.Page, f.PerPage = pageBounds(f.Page, f.PerPage, 50, 500)
 	var page EventPage
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM resource_events WHERE "+where, args...).Scan(&page.Total); err != nil {
+	if err := s.queryRow(ctx, "SELECT count(*) FROM resource_events WHERE "+where, args...).Scan(&page.Total); err != nil {
 		return EventPage{}, fmt.Errorf("store: count events: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT id, type, api_group, api_version, kind, namespace, name, path, old_path, old_api_version, content_hash,
 			commit_oid, committed_at, detected_at
 		FROM resource_events WHERE `+where+` ORDER BY committed_at DESC, id DESC LIMIT ? OFFSET ?`,
@@ -331,7 +336,7 @@ type EventDay struct {
 
 // EventDays counts a repository's events per UTC day of their commit since since, oldest first.
 func (s *Store) EventDays(ctx context.Context, repoID int64, since time.Time) ([]EventDay, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT date(committed_at) AS d, sum(type = 'created'), sum(type = 'modified'), sum(type = 'moved'), sum(type = 'deleted')
 		FROM resource_events WHERE repository_id = ? AND committed_at >= ?
 		GROUP BY d ORDER BY d`, repoID, since.UTC())

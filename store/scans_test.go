@@ -123,6 +123,14 @@ func TestApplyScanWritesExactEvents(t *testing.T) {
 		t.Fatalf("events:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 
+	// Since keeps the second commit's five events: the boundary is inclusive.
+	for since, want := range map[time.Time]int{commit1: 9, commit1.Add(time.Hour): 5, commit1.Add(time.Hour + time.Second): 0} {
+		page, err := s.ListEvents(ctx, r.ID, store.EventFilter{Since: since})
+		if err != nil || page.Total != want || len(page.Items) != want {
+			t.Errorf("since %s: %d of %d events (%v), want %d", since, len(page.Items), page.Total, err, want)
+		}
+	}
+
 	// The same objects again (a reformatting push hashes the same): no events, new oid recorded.
 	third := apply(t, s, r.ID, "oid3", commit1.Add(2*time.Hour), deploy2, hr2, svcMoved, ing)
 	if third.Events() != 0 {

@@ -162,7 +162,7 @@ func (s *Store) SearchRepositories(ctx context.Context, term string, opts Search
 	// The match set goes into an IN list and the stars index is walked until enough rows are
 	// in it ("+" keeps the planner from looking each match up by id and sorting them all):
 	// a common word matches thousands of repositories, of which we need the top few.
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT r.owner, r.name, r.description, r.stars, r.blocked_at IS NOT NULL FROM repositories r
 		WHERE +r.id IN (SELECT rowid FROM repositories_fts WHERE repositories_fts MATCH ?) AND `+cond+`
 		ORDER BY r.stars DESC, r.id LIMIT ?`, match, searchLimit(opts.Limit))
@@ -184,7 +184,7 @@ func (s *Store) SearchRepositories(ctx context.Context, term string, opts Search
 	total := len(out)
 	if opts.Totals && total == searchLimit(opts.Limit) {
 		// Counted from the FTS index alone: the hidden repositories are few.
-		err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM repositories_fts
+		err := s.queryRow(ctx, `SELECT count(*) FROM repositories_fts
 			WHERE repositories_fts MATCH ? AND rowid NOT IN (`+hidden+`)`, match).Scan(&total)
 		if err != nil {
 			return nil, 0, fmt.Errorf("store: count repository matches: %w", err)
@@ -199,7 +199,7 @@ func (s *Store) SearchRepositories(ctx context.Context, term string, opts Search
 // for the short terms a search starts with, so callers keep the ranking for a while and
 // search it with MatchCharts.
 func (s *Store) ChartRanking(ctx context.Context) ([]ChartHit, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT chart, count(DISTINCT repository_id) AS repos FROM chart_usages
 		WHERE repository_id NOT IN (`+hiddenRepos+`)
 		GROUP BY chart ORDER BY repos DESC, chart LIMIT ?`, maxRankedCharts)
@@ -248,7 +248,7 @@ func MatchCharts(ranking []ChartHit, term string, limit int) ([]ChartHit, int) {
 // SearchImages finds images whose registry/repository contains term, most used first,
 // from the precomputed per-image totals (live repositories only, a few thousand rows).
 func (s *Store) SearchImages(ctx context.Context, term string, limit int) ([]ImageHit, int, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT registry, repository, repos, usages, count(*) OVER () FROM image_stats
 		WHERE (registry || '/' || repository) LIKE ? ESCAPE '\' AND repos > 0
 		ORDER BY repos DESC, usages DESC, registry, repository LIMIT ?`, likeContains(term), searchLimit(limit))

@@ -72,7 +72,7 @@ func (s *Store) SessionUser(ctx context.Context, token string, p SessionPolicy) 
 	u, sess, cached, gen := s.sessions.get(hash)
 	if !cached {
 		var err error
-		u, err = scanUser(s.r.QueryRowContext(ctx, `
+		u, err = scanUser(s.queryRow(ctx, `
 			SELECT u.id, u.email, u.name, u.is_superuser, u.is_active, u.created_at, u.updated_at, u.last_login_at,
 			       s.user_id, s.created_at, s.last_seen_at, s.expires_at
 			FROM sessions s JOIN users u ON u.id = s.user_id
@@ -126,7 +126,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
 // CountUserSessions counts a user's live (unexpired) sessions.
 func (s *Store) CountUserSessions(ctx context.Context, userID int64) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE user_id = ? AND expires_at > ?", userID, s.now()).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, "SELECT count(*) FROM sessions WHERE user_id = ? AND expires_at > ?", userID, s.now()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count sessions: %w", err)
 	}
 	return n, nil

@@ -13,7 +13,7 @@ const SettingSessionKey = "session_key"
 // GetSetting returns a stored setting or ErrNotFound.
 func (s *Store) GetSetting(ctx context.Context, key string) (string, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	err := s.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("store: setting %s: %w", key, ErrNotFound)
 	}

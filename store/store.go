@@ -55,10 +55,12 @@ type Store struct {
 	path string
 	now  func() time.Time
 	pw   *passwords
-	// version counts committed changes (see Version).
-	version atomic.Uint64
+	// version counts committed changes (see Version); ecosystem those of the aggregate alone.
+	version, ecosystem atomic.Uint64
 	// sessions reuses recent session lookups (see sessionCacheTTL).
 	sessions sessionCache
+	// stmts keeps prepared read statements (see stmtCache).
+	stmts stmtCache
 }
 
 // Version changes whenever this process commits a change to what the community views show:
@@ -142,7 +144,7 @@ func dsn(path string, readOnly bool) string {
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.stmts.close(), s.r.Close(), s.w.Close())
 }
 
 // Path is the database file's path.
@@ -167,7 +169,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Ping checks that both the writer and a reader answer a query.
 func (s *Store) Ping(ctx context.Context) error {
 	var n int
-	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
+	if err := s.queryRow(ctx, "SELECT 1").Scan(&n); err != nil {
 		return fmt.Errorf("store: ping readers: %w", err)
 	}
 	if err := s.w.QueryRowContext(ctx, "SELECT 1").Scan(&n); err != nil {
@@ -179,7 +181,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Size is the database size in bytes, counting the WAL file that checkpoints fold in.
 func (s *Store) Size(ctx context.Context) (int64, error) {
 	var pages, pageSize int64
-	if err := s.r.QueryRowContext(ctx, "SELECT page_count, page_size FROM pragma_page_count(), pragma_page_size()").Scan(&pages, &pageSize); err != nil {
+	if err := s.queryRow(ctx, "SELECT page_count, page_size FROM pragma_page_count(), pragma_page_size()").Scan(&pages, &pageSize); err != nil {
 		return 0, fmt.Errorf("store: size: %w", err)
 	}
 	size := pages * pageSize
@@ -192,7 +194,7 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 // SchemaVersion is the database's PRAGMA user_version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	if err := s.queryRow(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return 0, fmt.Errorf("store: schema version: %w", err)
 	}
 	return v, nil

@@ -34,7 +34,7 @@ const syncable = `deleted_at IS NULL AND blocked_at IS NULL AND approval <> 'pen
 // and whose backoff has passed, oldest wait first. The database picks the work, so a restart
 // resumes where the last process stopped.
 func (s *Store) DueForSync(ctx context.Context, limit int) ([]SyncTarget, error) {
-	rows, err := s.r.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT id, owner, name, head_oid, head_committed_at, sync_attempts FROM repositories
 		WHERE sync_status <> 'syncing' AND (head_oid <> scanned_oid OR sync_status = 'pending')
 		  AND (next_sync_at IS NULL OR next_sync_at <= ?) AND `+syncable+`
@@ -135,7 +135,7 @@ func (s *Store) AbortSync(ctx context.Context, id int64) error {
 
 // ResourceHashes returns the content hashes a repository's resources reference now.
 func (s *Store) ResourceHashes(ctx context.Context, repoID int64) (map[string]struct{}, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT DISTINCT content_hash FROM resources WHERE repository_id = ?", repoID)
+	rows, err := s.query(ctx, "SELECT DISTINCT content_hash FROM resources WHERE repository_id = ?", repoID)
 	if err != nil {
 		return nil, fmt.Errorf("store: resource hashes: %w", err)
 	}

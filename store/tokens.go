@@ -100,7 +100,7 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, name string) (str
 
 // ListTokens returns the user's tokens, revoked ones included, newest first.
 func (s *Store) ListTokens(ctx context.Context, userID int64) ([]APIToken, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+tokenColumns+" FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC", userID)
+	rows, err := s.query(ctx, "SELECT "+tokenColumns+" FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC", userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tokens of user %d: %w", userID, err)
 	}
@@ -144,7 +144,7 @@ func (s *Store) TokenUser(ctx context.Context, token string) (User, APIToken, er
 	hash := hashToken(token)
 	var t APIToken
 	var used, revoked sql.NullTime
-	u, err := scanUser(s.r.QueryRowContext(ctx, `
+	u, err := scanUser(s.queryRow(ctx, `
 		SELECT u.id, u.email, u.name, u.is_superuser, u.is_active, u.created_at, u.updated_at, u.last_login_at,
 		       t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.revoked_at
 		FROM api_tokens t JOIN users u ON u.id = t.user_id

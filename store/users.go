@@ -147,7 +147,7 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 
 // GetUser returns the user with the given id.
 func (s *Store) GetUser(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	u, err := scanUser(s.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: user %d: %w", id, ErrNotFound)
 	}
@@ -159,7 +159,7 @@ func (s *Store) GetUser(ctx context.Context, id int64) (User, error) {
 
 // GetUserByEmail returns the user with the given email (case-insensitive).
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", strings.TrimSpace(email)))
+	u, err := scanUser(s.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", strings.TrimSpace(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: user %s: %w", email, ErrNotFound)
 	}
@@ -171,7 +171,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) 
 
 // ListUsers returns every user, superusers first, then by email.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY is_superuser DESC, email")
+	rows, err := s.query(ctx, "SELECT "+userColumns+" FROM users ORDER BY is_superuser DESC, email")
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", err)
 	}
@@ -198,7 +198,7 @@ type UserCounts struct {
 // CountUsers counts users, active users and active superusers.
 func (s *Store) CountUsers(ctx context.Context) (UserCounts, error) {
 	var n UserCounts
-	err := s.r.QueryRowContext(ctx, `
+	err := s.queryRow(ctx, `
 		SELECT count(*), coalesce(sum(is_active), 0), coalesce(sum(is_active AND is_superuser), 0) FROM users`).
 		Scan(&n.Total, &n.Active, &n.Superusers)
 	if err != nil {
@@ -285,7 +285,7 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 // ErrInvalidCredentials without saying which part was wrong.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
 	var hash string
-	u, err := scanUser(s.r.QueryRowContext(ctx,
+	u, err := scanUser(s.queryRow(ctx,
 		"SELECT "+userColumns+", password_hash FROM users WHERE email = ?", strings.TrimSpace(email)), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the same time as a real check so response times do not reveal accounts.
@@ -311,7 +311,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 // CheckPassword reports whether password is the user's current one.
 func (s *Store) CheckPassword(ctx context.Context, id int64, password string) (bool, error) {
 	var hash string
-	if err := s.r.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE id = ?", id).Scan(&hash); err != nil {
+	if err := s.queryRow(ctx, "SELECT password_hash FROM users WHERE id = ?", id).Scan(&hash); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, fmt.Errorf("store: user %d: %w", id, ErrNotFound)
 		}
