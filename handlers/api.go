@@ -34,9 +34,6 @@ type apiHandlers struct {
 	chartLists *ttlCache[store.ChartListPage]
 	charts     *ttlCache[store.ChartOverview]
 	chartRepos *ttlCache[store.ChartRepoPage]
-	// answers and bigAnswers keep the finished answers of the routes that do not depend on
-	// who asks (see cachedAnswer).
-	answers, bigAnswers *ttlCache[apiAnswer]
 }
 
 // registerAPI mounts the JSON API under /api/v1 and its human-readable page at /api.
@@ -46,8 +43,6 @@ func (h *Handlers) registerAPI(e *echo.Echo) {
 		chartLists: newTTLCache[store.ChartListPage](chartsTTL, chartsCacheItems, h.cfg.Now),
 		charts:     newTTLCache[store.ChartOverview](chartsTTL, chartsCacheItems, h.cfg.Now),
 		chartRepos: newTTLCache[store.ChartRepoPage](chartsTTL, chartsCacheItems, h.cfg.Now),
-		answers:    newTTLCache[apiAnswer](time.Minute, apiAnswers, h.cfg.Now).withVersion(h.store.Version),
-		bigAnswers: newTTLCache[apiAnswer](time.Minute, apiBigAnswers, h.cfg.Now).withVersion(h.store.Version),
 	}
 	// Every GET answers with an ETag over the uncompressed body and is gzipped from 1 KiB on.
 	// gzip is outside etag so that etag hashes (and answers 304 on) what the handler wrote.

@@ -197,9 +197,11 @@ var errAnswerTooBig = errors.New("api answer too big to cache")
 
 // cachedAnswer serves a read route from a cache of finished answers keyed by URL: JSON
 // encoding, hashing and gzip happen once per change of the data rather than per request,
-// which is most of a cached list's cost. Entries end when the store's data changes (the
-// version) and after a minute, the shortest lifetime of the data caches they are built from,
-// so an answer is never older than the page's. Only for routes whose answer depends on the
+// which is most of a cached list's cost. After the store's data changes (the version) an
+// answer is reloaded by the first request a second or more after its load, while the others
+// get it as it was: a stream of syncs costs one reload a second, and no request but that one
+// waits for it. Entries end after a minute, the shortest lifetime of the data caches they are
+// built from. A repository action clears them. Only for routes whose answer depends on the
 // URL and on nothing about who asks but whether they are a superuser: superusers' answers
 // (deleted repositories are listed to them alone) are kept apart from everyone else's.
 func (a *apiHandlers) cachedAnswer(next echo.HandlerFunc) echo.HandlerFunc {
@@ -209,9 +211,9 @@ func (a *apiHandlers) cachedAnswer(next echo.HandlerFunc) echo.HandlerFunc {
 		if u := currentUser(c); u != nil && u.IsSuperuser {
 			key = "superuser\x00" + key
 		}
-		cache, limit := a.answers, apiAnswerMaxCached
+		cache, limit := a.h.answers, apiAnswerMaxCached
 		if n, _ := strconv.Atoi(c.QueryParam("per_page")); n > apiBigPerPage {
-			cache, limit = a.bigAnswers, apiBigAnswerMaxCached
+			cache, limit = a.h.bigAnswers, apiBigAnswerMaxCached
 		}
 		ans, err := cache.get(c.Request().Context(), key, func(context.Context) (apiAnswer, error) {
 			orig := res.Writer

@@ -9,7 +9,7 @@ import (
 	"github.com/kubestats/kubestats/handlers"
 )
 
-// TestAPILoad is TestLoad for the JSON API, with a bearer token: p50/p99/max and throughput
+// TestAPILoad is TestLoad for the JSON API, with a bearer token and gzip: p50/p99/max and throughput
 // per URL from 32 connections, a sync pass running in the background unless
 // KUBESTATS_LOAD_SYNC=off. It fails on any error. KUBESTATS_LOAD_ONLY keeps the URLs
 // containing it (both load tests).
@@ -40,6 +40,8 @@ func TestAPILoad(t *testing.T) {
 		"/api/v1/deprecations",
 		"/api/v1/ecosystem",
 		"/api/v1/ecosystem?days=365",
-	}, http.Header{"Authorization": {"Bearer " + token}})
+	}, http.Header{"Authorization": {"Bearer " + token},
+		// As API clients send it by default (Go's, Python's requests and httpx; curl with --compressed).
+		"Accept-Encoding": {"gzip"}})
 	l.finish()
 }

@@ -25,6 +25,7 @@ type ttlCache[V any] struct {
 	now     func() time.Time
 	version func() uint64
 	stale   bool
+	inline  bool // a stale entry's reload runs in the request that found it (see reloadInRequest)
 
 	mu       sync.Mutex
 	entries  map[string]ttlEntry[V]
@@ -68,6 +69,15 @@ func (c *ttlCache[V]) serveStale() *ttlCache[V] {
 	return c
 }
 
+// reloadInRequest makes a serveStale cache reload an outdated entry in the request that finds
+// it rather than in the background: that one request waits for the load while every other
+// one is answered from the outdated entry at once. For loads that need their request (the
+// API's finished answers are the handler's own output).
+func (c *ttlCache[V]) reloadInRequest() *ttlCache[V] {
+	c.stale, c.inline = true, true
+	return c
+}
+
 func (c *ttlCache[V]) currentVersion() uint64 {
 	if c.version == nil {
 		return 0
@@ -91,6 +101,14 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 	if timely && c.stale {
 		if !loading && now.Sub(e.loaded) >= staleReload {
 			call = c.begin(key)
+			if c.inline {
+				c.mu.Unlock()
+				c.finish(ctx, key, version, call, load)
+				if call.err != nil {
+					return e.v, nil // the outdated entry is still a good answer
+				}
+				return call.v, nil
+			}
 			// The request may end before the load does: load without its deadline.
 			go c.finish(context.WithoutCancel(ctx), key, version, call, load)
 		}

@@ -188,3 +188,47 @@ func TestTTLCacheClearDropsEntriesAndLoadsInProgress(t *testing.T) {
 		t.Fatalf("got %d: the load begun before clear replaced the fresh value 3", v)
 	}
 }
+
+func TestTTLCacheReloadInRequest(t *testing.T) {
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var version atomic.Uint64
+	c := newTTLCache[int](time.Hour, 8, clock).withVersion(version.Load).reloadInRequest()
+	ctx := context.Background()
+	c.get(ctx, "k", func(context.Context) (int, error) { return 1, nil })
+	version.Add(1)
+	mu.Lock()
+	now = now.Add(staleReload)
+	mu.Unlock()
+
+	// The request that finds the entry outdated loads in its own call; others meanwhile get the old value.
+	started, release := make(chan struct{}), make(chan struct{})
+	got := make(chan int)
+	go func() {
+		v, _ := c.get(ctx, "k", func(context.Context) (int, error) { close(started); <-release; return 2, nil })
+		got <- v
+	}()
+	<-started
+	if v, _ := c.get(ctx, "k", func(context.Context) (int, error) { t.Error("a second load started"); return 9, nil }); v != 1 {
+		t.Fatalf("during the reload: got %d, want the outdated 1 at once", v)
+	}
+	close(release)
+	if v := <-got; v != 2 {
+		t.Fatalf("the reloading request got %d, want its own load's 2", v)
+	}
+	if v, _ := c.get(ctx, "k", func(context.Context) (int, error) { return 9, nil }); v != 2 {
+		t.Fatalf("after the reload: got %d, want 2", v)
+	}
+	// A failed reload answers the outdated entry; the next request tries again.
+	version.Add(1)
+	mu.Lock()
+	now = now.Add(staleReload)
+	mu.Unlock()
+	if v, err := c.get(ctx, "k", func(context.Context) (int, error) { return 0, errors.New("boom") }); err != nil || v != 2 {
+		t.Fatalf("failed reload: got %d %v, want the outdated 2", v, err)
+	}
+	if v, _ := c.get(ctx, "k", func(context.Context) (int, error) { return 3, nil }); v != 3 {
+		t.Fatalf("after a failed reload: got %d, want a new load's 3", v)
+	}
+}

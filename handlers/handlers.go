@@ -109,6 +109,9 @@ type Handlers struct {
 	// ecosystemPages keeps the ecosystem page's body, rendered, for each range: only the
 	// aggregate job changes it, and a year of days is a few hundred table rows.
 	ecosystemPages *ttlCache[ecosystemPage]
+	// answers and bigAnswers keep the API's finished answers of the routes that answer the
+	// same to everyone (see cachedAnswer).
+	answers, bigAnswers *ttlCache[apiAnswer]
 	// deprecatedAPIs caches the deprecations overview, a GROUP BY over every deprecated usage.
 	deprecatedAPIs *ttlCache[[]store.DeprecatedAPI]
 }
@@ -175,6 +178,8 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		repoResourceFacets: newTTLCache[resourceFacets](time.Minute, 512, cfg.Now),
 		repoEventDays:      newTTLCache[eventDays](time.Minute, 512, cfg.Now),
 		ecosystemPages:     newTTLCache[ecosystemPage](time.Minute, 16, cfg.Now).withVersion(s.EcosystemVersion).serveStale(),
+		answers:            newTTLCache[apiAnswer](time.Minute, apiAnswers, cfg.Now).withVersion(s.Version).reloadInRequest(),
+		bigAnswers:         newTTLCache[apiAnswer](time.Minute, apiBigAnswers, cfg.Now).withVersion(s.Version).reloadInRequest(),
 		deprecatedAPIs:     newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
 		assetVersion:       av,
 		policy:             store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},

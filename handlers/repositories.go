@@ -105,6 +105,8 @@ func (h *Handlers) repositoryAction(c echo.Context) error {
 	}
 	// The lists follow syncs a moment late (serveStale); an admin's own change shows at once.
 	h.repoLists.clear()
+	h.answers.clear()
+	h.bigAnswers.clear()
 	h.log.Info("repository action", "repo", r.FullName(), "action", string(action), "by", currentUser(c).ID)
 	h.addFlash(c, "success", r.FullName()+": "+string(action)+" done.")
 	return c.Redirect(http.StatusSeeOther, "/repositories/"+r.Owner+"/"+r.Name)
