@@ -50,8 +50,6 @@ type Config struct {
 	MetricsToken string
 	// Metrics receives the HTTP figures and serves /metrics; nil serves none.
 	Metrics *Metrics
-	// MaxInFlight bounds the requests handled at once (see admit); 0 means 4 per CPU.
-	MaxInFlight int
 }
 
 // JobRunner is what the handlers need of the job runner.
@@ -79,8 +77,7 @@ type Handlers struct {
 	loginByEmail *throttle
 	assetVersion string
 	policy       store.SessionPolicy
-	apiLimit     *apiLimiter   // the API's per-client budget, shared by every /api/v1 group
-	inFlight     chan struct{} // admission slots (see admit)
+	apiLimit     *apiLimiter // the API's per-client budget, shared by every /api/v1 group
 	// repoFacets caches the repositories page's filter menus: counting topics means reading every
 	// repository's topics, and the menus need not change with every sync.
 	repoFacets *ttlCache[repoFacets]
@@ -184,7 +181,6 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		assetVersion:       av,
 		policy:             store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
 		apiLimit:           newAPILimiter(cfg),
-		inFlight:           newAdmission(cfg.MaxInFlight),
 	}, nil
 }
 

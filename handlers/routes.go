@@ -65,9 +65,6 @@ func (h *Handlers) Echo() *echo.Echo {
 	}))
 	e.Use(extraHeaders)
 	e.Use(h.instrument)
-	// Static files cost next to nothing; the two downloads stream for as long as the client
-	// reads and would hold a slot all that time.
-	e.Use(skipFor(h.admit, "/static/", "/api/v1/export.sqlite", "/backup"))
 	e.Use(middleware.BodyLimit("1M"))
 
 	// Static files and health probes carry no session and need no CSRF cookie.
