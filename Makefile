@@ -48,7 +48,7 @@ load-db: ## generate the load-test database into $(LOAD_DB) through the real sto
 	rm -f $(LOAD_DB) $(LOAD_DB)-wal $(LOAD_DB)-shm
 	KUBESTATS_LOAD_GENERATE=$(LOAD_DB) go test -count=1 -run '^TestGenerateLoadDB$$' -v -timeout 60m ./handlers/
 
-load: ## 32 concurrent connections on every page of $(LOAD_DB) while a sync runs: p50/p99 per page
+load: ## 32 connections on every page and API list of $(LOAD_DB) while a sync runs: p50/p99 per URL (wrk if installed)
 	@test -f $(LOAD_DB) || { echo "no $(LOAD_DB): run make load-db first"; exit 1; }
 	# GOGC and GOMEMLIMIT as the kubestats binary sets them by default (see main.go).
 	GOGC=400 GOMEMLIMIT=1GiB KUBESTATS_LOAD_DB=$(LOAD_DB) go test -count=1 -run '^(TestLoad|TestAPILoad)$$' -v -timeout 30m ./handlers/

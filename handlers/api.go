@@ -186,7 +186,7 @@ func apiSince(c echo.Context, def time.Time) (time.Time, error) {
 // own cache: metrics of the last year, the snapshots 7 and 30 days ago and the scan's lists.
 func (a *apiHandlers) repoPage(c echo.Context, r store.Repository) (repoPageData, error) {
 	return a.h.repoPages.get(c.Request().Context(), repoStateKey(r), func(ctx context.Context) (repoPageData, error) {
-		return a.h.loadRepoPage(ctx, r.ID, time.Now().UTC())
+		return a.h.loadRepoPage(ctx, r, time.Now().UTC())
 	})
 }
 

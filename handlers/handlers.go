@@ -101,8 +101,10 @@ type Handlers struct {
 	// daily event counts the same way.
 	repoResources      *ttlCache[store.ResourcePage]
 	repoResourceFacets *ttlCache[resourceFacets]
-	repoEventDays      *ttlCache[eventDays]
-	repoEvents         *ttlCache[store.EventPage]
+	// repoResourceResults keeps the resources table of each such page, rendered.
+	repoResourceResults *ttlCache[templ.Component]
+	repoEventDays       *ttlCache[eventDays]
+	repoEvents          *ttlCache[store.EventPage]
 	// ecosystemPages keeps the ecosystem page's body, rendered, for each range: only the
 	// aggregate job changes it, and a year of days is a few hundred table rows.
 	ecosystemPages *ttlCache[ecosystemPage]
@@ -113,12 +115,21 @@ type Handlers struct {
 	deprecatedAPIs *ttlCache[[]store.DeprecatedAPI]
 }
 
+// repoStateTTL is how long the caches keyed on repoStateKey keep an entry. The key changes with
+// every scan and refresh, whichever process made them, so the time only bounds how long an
+// unvisited repository's pages stay in memory, and how often a busy one is loaded afresh.
+const repoStateTTL = 10 * time.Minute
+
+// repoStateEntries bounds each of those caches: a repository's page with its rendered parts is
+// 50–100 KB, so a crawler walking every repository keeps them to some tens of MB.
+const repoStateEntries = 256
+
 type repoFacets struct{ languages, topics []store.Facet }
 
-// eventDays is a repository's year of daily event counts and the chart drawn from them.
+// eventDays is a repository's year of daily event counts, rendered as chart and table.
 type eventDays struct {
-	days  []store.EventDay
-	chart views.EventChart
+	html    templ.Component
+	charted bool
 }
 
 type resourceFacets struct{ kinds, namespaces []store.Facet }
@@ -154,33 +165,34 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 	cs := sessions.NewCookieStore(deriveKey(cfg.SecretKey, "cookie-auth"), deriveKey(cfg.SecretKey, "cookie-enc"))
 	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	return &Handlers{
-		jobs:               runner,
-		github:             gh,
-		store:              s,
-		cfg:                cfg,
-		log:                log,
-		cookies:            cs,
-		loginByIP:          newThrottle(loginEvery, loginBurst, cfg.Now),
-		loginByEmail:       newThrottle(loginEvery, loginBurst, cfg.Now),
-		repoFacets:         newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
-		community:          newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
-		repoLists:          newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
-		imageLists:         newTTLCache[store.ImagePage](time.Minute, 256, cfg.Now).withVersion(s.Version),
-		imageRegistries:    newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),
-		imageTags:          newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
-		imageUsages:        newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
-		repoPages:          newTTLCache[repoPageData](time.Minute, 512, cfg.Now),
-		repoResources:      newTTLCache[store.ResourcePage](time.Minute, 512, cfg.Now),
-		repoEvents:         newTTLCache[store.EventPage](time.Minute, 512, cfg.Now),
-		repoResourceFacets: newTTLCache[resourceFacets](time.Minute, 512, cfg.Now),
-		repoEventDays:      newTTLCache[eventDays](time.Minute, 512, cfg.Now),
-		ecosystemPages:     newTTLCache[ecosystemPage](time.Minute, 16, cfg.Now).withVersion(s.EcosystemVersion).serveStale(),
-		answers:            newTTLCache[apiAnswer](time.Minute, apiAnswers, cfg.Now).withVersion(s.Version).reloadInRequest(),
-		bigAnswers:         newTTLCache[apiAnswer](time.Minute, apiBigAnswers, cfg.Now).withVersion(s.Version).reloadInRequest(),
-		deprecatedAPIs:     newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
-		assetVersion:       av,
-		policy:             store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
-		apiLimit:           newAPILimiter(cfg),
+		jobs:                runner,
+		github:              gh,
+		store:               s,
+		cfg:                 cfg,
+		log:                 log,
+		cookies:             cs,
+		loginByIP:           newThrottle(loginEvery, loginBurst, cfg.Now),
+		loginByEmail:        newThrottle(loginEvery, loginBurst, cfg.Now),
+		repoFacets:          newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		community:           newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		repoLists:           newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imageLists:          newTTLCache[store.ImagePage](time.Minute, 256, cfg.Now).withVersion(s.Version),
+		imageRegistries:     newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),
+		imageTags:           newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imageUsages:         newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		repoPages:           newTTLCache[repoPageData](repoStateTTL, repoStateEntries, cfg.Now),
+		repoResources:       newTTLCache[store.ResourcePage](repoStateTTL, repoStateEntries, cfg.Now),
+		repoEvents:          newTTLCache[store.EventPage](repoStateTTL, repoStateEntries, cfg.Now),
+		repoResourceFacets:  newTTLCache[resourceFacets](repoStateTTL, repoStateEntries, cfg.Now),
+		repoResourceResults: newTTLCache[templ.Component](repoStateTTL, repoStateEntries, cfg.Now),
+		repoEventDays:       newTTLCache[eventDays](repoStateTTL, repoStateEntries, cfg.Now),
+		ecosystemPages:      newTTLCache[ecosystemPage](time.Minute, 16, cfg.Now).withVersion(s.EcosystemVersion).serveStale(),
+		answers:             newTTLCache[apiAnswer](time.Minute, apiAnswers, cfg.Now).withVersion(s.Version).reloadInRequest(),
+		bigAnswers:          newTTLCache[apiAnswer](time.Minute, apiBigAnswers, cfg.Now).withVersion(s.Version).reloadInRequest(),
+		deprecatedAPIs:      newTTLCache[[]store.DeprecatedAPI](time.Minute, 16, cfg.Now).withVersion(s.Version).serveStale(),
+		assetVersion:        av,
+		policy:              store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
+		apiLimit:            newAPILimiter(cfg),
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"sigs.k8s.io/yaml"
 
@@ -124,16 +125,24 @@ func (h *Handlers) listRepoResources(c echo.Context) error {
 	}
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	f := store.ResourceFilter{Kind: c.QueryParam("kind"), Namespace: c.QueryParam("namespace"), Page: max(page, 1), PerPage: 100}
-	res, err := h.repoResources.get(ctx, fmt.Sprintf("%s|%+v", repoStateKey(r), f), func(ctx context.Context) (store.ResourcePage, error) {
-		return h.store.ListResources(ctx, r.ID, f)
+	key := fmt.Sprintf("%s|%+v", repoStateKey(r), f)
+	results, err := h.repoResourceResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
+		// The data through the API's cache of the same pages.
+		res, err := h.repoResources.get(ctx, key, func(ctx context.Context) (store.ResourcePage, error) {
+			return h.store.ListResources(ctx, r.ID, f)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return fragment(ctx, views.RepoResourceResults(views.RepoResources{Repo: r, Filter: f, Page: res}))
 	})
 	if err != nil {
 		return err
 	}
-	v := views.RepoResources{Repo: r, Filter: f, Page: res}
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "resource-results" {
-		return render(c, http.StatusOK, views.RepoResourceResults(v))
+		return render(c, http.StatusOK, results)
 	}
+	v := views.RepoResources{Repo: r, Filter: f, Results: results}
 	facets, err := h.repoResourceFacets.get(ctx, repoStateKey(r), func(ctx context.Context) (resourceFacets, error) {
 		kinds, namespaces, err := h.store.ResourceFacets(ctx, r.ID)
 		return resourceFacets{kinds, namespaces}, err
@@ -188,14 +197,18 @@ func (h *Handlers) listRepoEvents(c echo.Context) error {
 	now := time.Now().UTC()
 	days, err := h.repoEventDays.get(ctx, repoStateKey(r), func(ctx context.Context) (eventDays, error) {
 		days, err := h.store.EventDays(ctx, r.ID, now.AddDate(-1, 0, 0))
-		return eventDays{days, eventChart(days)}, err
+		if err != nil {
+			return eventDays{}, err
+		}
+		html, err := fragment(ctx, views.RepoEventDays(days, eventChart(days)))
+		return eventDays{html: html, charted: len(days) > 1}, err
 	})
 	if err != nil {
 		return err
 	}
-	v.Days, v.Chart = days.days, days.chart
+	v.DaysHTML = days.html
 	l := h.layout(c, r.FullName()+" events", "repositories")
-	l.Charts = len(v.Days) > 1
+	l.Charts = days.charted
 	return render(c, http.StatusOK, views.RepoEventsPage(l, v))
 }
 

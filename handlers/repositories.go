@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/kubestats/kubestats/store"
@@ -58,14 +59,14 @@ func (h *Handlers) showRepository(c echo.Context) error {
 	u := currentUser(c)
 	now := time.Now().UTC()
 	data, err := h.repoPages.get(ctx, repoStateKey(r), func(ctx context.Context) (repoPageData, error) {
-		return h.loadRepoPage(ctx, r.ID, now)
+		return h.loadRepoPage(ctx, r, now)
 	})
 	if err != nil {
 		return err
 	}
 	past := data.past
-	v := views.RepoDetail{Repo: r, CanAdmin: u != nil && u.IsSuperuser, Now: now, Sync: h.syncPanel(c, r), Scan: data.scan,
-		Chart: data.chart, Metrics: data.recent}
+	v := views.RepoDetail{Repo: r, CanAdmin: u != nil && u.IsSuperuser, Now: now, Sync: h.syncPanel(c, r),
+		History: data.history, Scan: data.scanHTML}
 	card := func(label string, cur int, get func(store.Metric) int) views.MetricCard {
 		mc := views.MetricCard{Label: label, Value: cur}
 		for i, p := range past {
@@ -88,7 +89,7 @@ func (h *Handlers) showRepository(c echo.Context) error {
 		card("open issues", r.OpenIssues, func(m store.Metric) int { return m.OpenIssues }),
 	}
 	l := h.layout(c, r.FullName(), "repositories")
-	l.Charts = len(v.Chart.X) > 1
+	l.Charts = data.charted
 	return render(c, http.StatusOK, views.RepositoryPage(l, v))
 }
 
@@ -116,10 +117,12 @@ func (h *Handlers) repositoryAction(c echo.Context) error {
 // when the repository is scanned or refreshed, so it is cached under repoStateKey.
 type repoPageData struct {
 	metrics []store.Metric   // a year of snapshots, oldest first (the API lists them)
-	chart   views.ChartData  // the same series, as the chart draws it
-	recent  []store.Metric   // the newest 100 snapshots, newest first, for the table beside the chart
 	past    [2]*store.Metric // the snapshots 7 and 30 days ago, when there are any
 	scan    views.RepoScan
+	// The page's history (chart and table) and scan sections, rendered: they are most of
+	// the page and depend on nothing else.
+	history, scanHTML templ.Component
+	charted           bool
 }
 
 // repoStateKey names a repository's state for caches of its own pages: every scan and every
@@ -131,25 +134,32 @@ func repoStateKey(r store.Repository) string {
 		}
 		return t.UnixNano()
 	}
-	return fmt.Sprintf("%d|%s|%d|%d", r.ID, r.ScannedOID, stamp(r.ScannedAt), stamp(r.RefreshedAt))
+	// The URL too: file links are made of it, and discovery may follow a rename.
+	return fmt.Sprintf("%d|%s|%s|%d|%d", r.ID, r.URL, r.ScannedOID, stamp(r.ScannedAt), stamp(r.RefreshedAt))
 }
 
-func (h *Handlers) loadRepoPage(ctx context.Context, id int64, now time.Time) (repoPageData, error) {
+func (h *Handlers) loadRepoPage(ctx context.Context, r store.Repository, now time.Time) (repoPageData, error) {
 	var d repoPageData
 	var err error
+	id := r.ID
 	if d.metrics, err = h.store.RepositoryMetrics(ctx, id, now.AddDate(-1, 0, 0)); err != nil {
 		return d, err
 	}
-	metrics := d.metrics
-	for _, m := range metrics {
-		d.chart.X = append(d.chart.X, m.At.Unix())
-		d.chart.Stars = append(d.chart.Stars, m.Stars)
-		d.chart.Forks = append(d.chart.Forks, m.Forks)
-		d.chart.Watchers = append(d.chart.Watchers, m.Watchers)
-		d.chart.Issues = append(d.chart.Issues, m.OpenIssues)
+	var chart views.ChartData
+	var recent []store.Metric // the newest 100, newest first, for the table beside the chart
+	for _, m := range d.metrics {
+		chart.X = append(chart.X, m.At.Unix())
+		chart.Stars = append(chart.Stars, m.Stars)
+		chart.Forks = append(chart.Forks, m.Forks)
+		chart.Watchers = append(chart.Watchers, m.Watchers)
+		chart.Issues = append(chart.Issues, m.OpenIssues)
 	}
-	for i := len(metrics) - 1; i >= 0 && len(d.recent) < 100; i-- {
-		d.recent = append(d.recent, metrics[i])
+	for i := len(d.metrics) - 1; i >= 0 && len(recent) < 100; i-- {
+		recent = append(recent, d.metrics[i])
+	}
+	d.charted = len(chart.X) > 1
+	if d.history, err = fragment(ctx, views.RepoHistory(chart, recent)); err != nil {
+		return d, err
 	}
 	if d.scan.Charts, err = h.store.RepoCharts(ctx, id); err != nil {
 		return d, err
@@ -161,6 +171,9 @@ func (h *Handlers) loadRepoPage(ctx context.Context, id int64, now time.Time) (r
 		return d, err
 	}
 	if d.scan.Problems, err = h.store.RepoScanProblems(ctx, id); err != nil {
+		return d, err
+	}
+	if d.scanHTML, err = fragment(ctx, views.RepoScanSections(r, d.scan)); err != nil {
 		return d, err
 	}
 	for i, days := range []int{7, 30} {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/kubestats/kubestats/store"
 )
 
@@ -105,12 +107,11 @@ type ChartData struct {
 type RepoDetail struct {
 	Repo     store.Repository
 	Cards    []MetricCard
-	Chart    ChartData
-	Metrics  []store.Metric // newest first, for the table that mirrors the chart
+	History  templ.Component // RepoHistory, rendered once per repository state
 	CanAdmin bool
 	Now      time.Time
 	Sync     SyncPanel
-	Scan     RepoScan
+	Scan     templ.Component // RepoScanSections, likewise
 }
 
 func orNone(s string) string {
@@ -190,6 +191,8 @@ type RepoResources struct {
 	Page       store.ResourcePage
 	Kinds      []store.Facet
 	Namespaces []store.Facet
+	// Results is RepoResourceResults of this page, rendered once per repository state and filter.
+	Results templ.Component
 }
 
 // URL is the resources page's URL with some parameters changed ("" removes one).
@@ -249,11 +252,10 @@ type EventChart struct {
 
 // RepoEvents is a repository's events page: the daily chart and a page of events.
 type RepoEvents struct {
-	Repo   store.Repository
-	Filter store.EventFilter
-	Page   store.EventPage
-	Days   []store.EventDay
-	Chart  EventChart
+	Repo     store.Repository
+	Filter   store.EventFilter
+	Page     store.EventPage
+	DaysHTML templ.Component // RepoEventDays, rendered once per repository state
 }
 
 // URL is the events page's URL with some parameters changed ("" removes one).
