@@ -56,13 +56,16 @@ func (h *Handlers) registerAPI(e *echo.Echo) {
 	g.GET("/openapi.json", a.openAPI, a.cachedAnswer)
 	g.GET("/repositories", a.listRepositories, shared...)
 	g.GET("/repositories/:owner/:name", a.showRepository, read...)
-	g.GET("/repositories/:owner/:name/metrics", a.listRepoMetrics, read...)
-	g.GET("/repositories/:owner/:name/resources", a.listRepoResources, read...)
-	g.GET("/repositories/:owner/:name/events", a.listRepoEvents, read...)
-	g.GET("/repositories/:owner/:name/charts", a.listRepoCharts, read...)
-	g.GET("/repositories/:owner/:name/images", a.listRepoImages, read...)
-	g.GET("/repositories/:owner/:name/errors", a.listRepoErrors, read...)
-	g.GET("/repositories/:owner/:name/deprecations", a.listRepoDeprecations, read...)
+	// A repository's lists answer the same to everyone who may see the repository (a deleted
+	// one only superusers, whose answers cachedAnswer keeps apart); its detail carries the
+	// live sync state, so it is built for each request.
+	g.GET("/repositories/:owner/:name/metrics", a.listRepoMetrics, shared...)
+	g.GET("/repositories/:owner/:name/resources", a.listRepoResources, shared...)
+	g.GET("/repositories/:owner/:name/events", a.listRepoEvents, shared...)
+	g.GET("/repositories/:owner/:name/charts", a.listRepoCharts, shared...)
+	g.GET("/repositories/:owner/:name/images", a.listRepoImages, shared...)
+	g.GET("/repositories/:owner/:name/errors", a.listRepoErrors, shared...)
+	g.GET("/repositories/:owner/:name/deprecations", a.listRepoDeprecations, shared...)
 	g.POST("/repositories/:owner/:name/sync", a.syncRepository, h.apiWrite)
 	g.GET("/charts", a.listCharts, shared...)
 	g.GET("/charts/:name", a.showChart, shared...)

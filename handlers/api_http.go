@@ -215,11 +215,16 @@ func (a *apiHandlers) cachedAnswer(next echo.HandlerFunc) echo.HandlerFunc {
 		if n, _ := strconv.Atoi(c.QueryParam("per_page")); n > apiBigPerPage {
 			cache, limit = a.h.bigAnswers, apiBigAnswerMaxCached
 		}
-		ans, err := cache.get(c.Request().Context(), key, func(context.Context) (apiAnswer, error) {
+		req := c.Request()
+		ans, err := cache.get(req.Context(), key, func(ctx context.Context) (apiAnswer, error) {
 			orig := res.Writer
 			w := &etagWriter{ResponseWriter: orig, code: http.StatusOK}
 			res.Writer = w
+			// The answer is stamped with the current version: the data caches it reads must
+			// not answer from an outdated entry (see fresh).
+			c.SetRequest(req.WithContext(fresh(ctx)))
 			err := next(c)
+			c.SetRequest(req)
 			res.Writer = orig
 			if err != nil || !res.Committed || w.code != http.StatusOK {
 				if err == nil {

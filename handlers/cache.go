@@ -98,7 +98,7 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 		return e.v, nil
 	}
 	call, loading := c.inflight[key]
-	if timely && c.stale {
+	if timely && c.stale && !wantsFresh(ctx) {
 		if !loading && now.Sub(e.loaded) >= staleReload {
 			call = c.begin(key)
 			if c.inline {
@@ -182,6 +182,17 @@ func (c *ttlCache[V]) clear() {
 	c.entries = map[string]ttlEntry[V]{}
 	c.inflight = map[string]*ttlCall[V]{}
 }
+
+type freshKey struct{}
+
+// fresh marks ctx for a load whose result a version-keyed cache will stamp with the current
+// version (a rendered fragment, a finished API answer): a serveStale cache asked through it
+// loads, or waits for the load in progress, rather than answering with its outdated entry.
+// Otherwise the result would be stamped current while built from the past, and kept until the
+// next change or its time-to-live.
+func fresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
+
+func wantsFresh(ctx context.Context) bool { v, _ := ctx.Value(freshKey{}).(bool); return v }
 
 // cacheKey joins the parts of a cache key. Filters hold optional values as *string, which
 // fmt would print as addresses: those are written out (or "<nil>") so that equal filters

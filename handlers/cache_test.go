@@ -232,3 +232,17 @@ func TestTTLCacheReloadInRequest(t *testing.T) {
 		t.Fatalf("after a failed reload: got %d, want a new load's 3", v)
 	}
 }
+
+func TestTTLCacheFreshContextSkipsOutdatedEntries(t *testing.T) {
+	var version atomic.Uint64
+	c := newTTLCache[int](time.Hour, 8, nil).withVersion(version.Load).serveStale()
+	ctx := context.Background()
+	c.get(ctx, "k", func(context.Context) (int, error) { return 1, nil })
+	version.Add(1)
+	if v, _ := c.get(fresh(ctx), "k", func(context.Context) (int, error) { return 2, nil }); v != 2 {
+		t.Fatalf("fresh get of an outdated entry: got %d, want a load's 2", v)
+	}
+	if v, _ := c.get(ctx, "k", func(context.Context) (int, error) { return 3, nil }); v != 2 {
+		t.Fatalf("got %d, want the entry the fresh get stored (2)", v)
+	}
+}

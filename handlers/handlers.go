@@ -94,6 +94,8 @@ type Handlers struct {
 	imageRegistries *ttlCache[[]store.Facet]
 	imageTags       *ttlCache[[]store.TagCount]
 	imageUsages     *ttlCache[store.ImageUsePage]
+	// imageUsageResults keeps an image page's usages table, rendered, on the same terms.
+	imageUsageResults *ttlCache[templ.Component]
 	// repoPages caches a repository page's metrics and scan sections under the repository's
 	// state (see repoStateKey), so it is exact without following the store's version.
 	repoPages *ttlCache[repoPageData]
@@ -103,8 +105,10 @@ type Handlers struct {
 	repoResourceFacets *ttlCache[resourceFacets]
 	// repoResourceResults keeps the resources table of each such page, rendered.
 	repoResourceResults *ttlCache[templ.Component]
-	repoEventDays       *ttlCache[eventDays]
-	repoEvents          *ttlCache[store.EventPage]
+	// repoEventResults keeps the events table of each page of a repository's events, rendered.
+	repoEventResults *ttlCache[templ.Component]
+	repoEventDays    *ttlCache[eventDays]
+	repoEvents       *ttlCache[store.EventPage]
 	// ecosystemPages keeps the ecosystem page's body, rendered, for each range: only the
 	// aggregate job changes it, and a year of days is a few hundred table rows.
 	ecosystemPages *ttlCache[ecosystemPage]
@@ -180,12 +184,14 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		imageRegistries:     newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),
 		imageTags:           newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		imageUsages:         newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imageUsageResults:   newTTLCache[templ.Component](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		repoPages:           newTTLCache[repoPageData](repoStateTTL, repoStateEntries, cfg.Now),
 		repoResources:       newTTLCache[store.ResourcePage](repoStateTTL, repoStateEntries, cfg.Now),
 		repoEvents:          newTTLCache[store.EventPage](repoStateTTL, repoStateEntries, cfg.Now),
 		repoResourceFacets:  newTTLCache[resourceFacets](repoStateTTL, repoStateEntries, cfg.Now),
 		repoResourceResults: newTTLCache[templ.Component](repoStateTTL, repoStateEntries, cfg.Now),
 		repoEventDays:       newTTLCache[eventDays](repoStateTTL, repoStateEntries, cfg.Now),
+		repoEventResults:    newTTLCache[templ.Component](repoStateTTL, repoStateEntries, cfg.Now),
 		ecosystemPages:      newTTLCache[ecosystemPage](time.Minute, 16, cfg.Now).withVersion(s.EcosystemVersion).serveStale(),
 		answers:             newTTLCache[apiAnswer](time.Minute, apiAnswers, cfg.Now).withVersion(s.Version).reloadInRequest(),
 		bigAnswers:          newTTLCache[apiAnswer](time.Minute, apiBigAnswers, cfg.Now).withVersion(s.Version).reloadInRequest(),

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/kubestats/kubestats/store"
@@ -96,14 +97,21 @@ func (h *Handlers) showImage(c echo.Context) error {
 	}
 	v := views.ImageDetail{Image: img, Filter: f, MaxTags: tagsShown}
 	key := cacheKey(registry, repository, f.Tag, f.Sort, f.Page, f.PerPage)
-	v.Usages, err = h.imageUsages.get(ctx, key, func(ctx context.Context) (store.ImageUsePage, error) {
-		return h.store.ListImageUsages(ctx, registry, repository, f)
+	v.Results, err = h.imageUsageResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
+		ctx = fresh(ctx) // stamped with the current version: built from current data
+		usages, err := h.imageUsages.get(ctx, key, func(ctx context.Context) (store.ImageUsePage, error) {
+			return h.store.ListImageUsages(ctx, registry, repository, f)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return fragment(ctx, views.ImageUsageResults(views.ImageDetail{Image: img, Filter: f, Usages: usages}))
 	})
 	if err != nil {
 		return err
 	}
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "usage-results" {
-		return render(c, http.StatusOK, views.ImageUsageResults(v))
+		return render(c, http.StatusOK, v.Results)
 	}
 	v.Tags, err = h.imageTags.get(ctx, registry+"\x00"+repository, func(ctx context.Context) ([]store.TagCount, error) {
 		return h.store.ImageTags(ctx, registry, repository, tagsShown)

@@ -184,16 +184,24 @@ func (h *Handlers) listRepoEvents(c echo.Context) error {
 	}
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	f := store.EventFilter{Type: c.QueryParam("type"), Page: max(page, 1), PerPage: 50}
-	res, err := h.repoEvents.get(ctx, cacheKey(repoStateKey(r), f.Type, f.Page, f.PerPage), func(ctx context.Context) (store.EventPage, error) {
-		return h.store.ListEvents(ctx, r.ID, f)
+	key := cacheKey(repoStateKey(r), f.Type, f.Page, f.PerPage)
+	results, err := h.repoEventResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
+		// The data through the API's cache of the same pages.
+		res, err := h.repoEvents.get(ctx, key, func(ctx context.Context) (store.EventPage, error) {
+			return h.store.ListEvents(ctx, r.ID, f)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return fragment(ctx, views.RepoEventResults(views.RepoEvents{Repo: r, Filter: f, Page: res}))
 	})
 	if err != nil {
 		return err
 	}
-	v := views.RepoEvents{Repo: r, Filter: f, Page: res}
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "event-results" {
-		return render(c, http.StatusOK, views.RepoEventResults(v))
+		return render(c, http.StatusOK, results)
 	}
+	v := views.RepoEvents{Repo: r, Filter: f, Results: results}
 	now := time.Now().UTC()
 	days, err := h.repoEventDays.get(ctx, repoStateKey(r), func(ctx context.Context) (eventDays, error) {
 		days, err := h.store.EventDays(ctx, r.ID, now.AddDate(-1, 0, 0))

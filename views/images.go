@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a-h/templ"
+
 	"github.com/kubestats/kubestats/store"
 )
 
@@ -68,6 +70,8 @@ type ImageDetail struct {
 	MaxTags int // how many tags the distribution shows at most
 	Filter  store.ImageUsageFilter
 	Usages  store.ImageUsePage
+	// Results is ImageUsageResults of this page, rendered once per change of the data.
+	Results templ.Component
 }
 
 // URL is the image page's URL with some parameters changed ("" removes one). The tag

@@ -256,6 +256,7 @@ type RepoEvents struct {
 	Filter   store.EventFilter
 	Page     store.EventPage
 	DaysHTML templ.Component // RepoEventDays, rendered once per repository state
+	Results  templ.Component // RepoEventResults of this page, rendered once per repository state and filter
 }
 
 // URL is the events page's URL with some parameters changed ("" removes one).
