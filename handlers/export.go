@@ -59,6 +59,14 @@ func (h *Handlers) downloadExport(c echo.Context) error {
 // a backup, not the public dataset). The copy is made next to the database, where there is
 // room for one, and removed as soon as it is open: the download reads the unlinked file.
 func (h *Handlers) downloadBackup(c echo.Context) error {
+	// One at a time: each is a full copy of the database on its disk, and a second click
+	// while the first is written would double the room and the work.
+	select {
+	case h.backups <- struct{}{}:
+		defer func() { <-h.backups }()
+	default:
+		return echo.NewHTTPError(http.StatusConflict, "A backup is being written or downloaded already: try again when it is done.")
+	}
 	dir, err := os.MkdirTemp(filepath.Dir(h.store.Path()), ".kubestats-backup-*")
 	if err != nil {
 		return err

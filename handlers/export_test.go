@@ -121,6 +121,12 @@ func TestBackupDownload(t *testing.T) {
 	if href, _ := jobsPage.doc(t).Find(`[data-testid="backup"] a`).Attr("href"); href != "/backup" {
 		t.Fatalf("jobs page backup link: %q, want /backup", href)
 	}
+	// One backup at a time: a second while one is written is refused, and nothing is lost.
+	release := e.h.HoldBackup()
+	if r := admin.get("/backup"); r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "already") {
+		t.Fatalf("during another backup: got %d, want 409 saying one is running", r.StatusCode)
+	}
+	release()
 	r := admin.get("/backup")
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("superuser: got %d, want 200: %s", r.StatusCode, r.body)

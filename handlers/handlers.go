@@ -77,7 +77,8 @@ type Handlers struct {
 	loginByEmail *throttle
 	assetVersion string
 	policy       store.SessionPolicy
-	apiLimit     *apiLimiter // the API's per-client budget, shared by every /api/v1 group
+	apiLimit     *apiLimiter   // the API's per-client budget, shared by every /api/v1 group
+	backups      chan struct{} // holds a token while a backup download is written and sent
 	// repoFacets caches the repositories page's filter menus: counting topics means reading every
 	// repository's topics, and the menus need not change with every sync.
 	repoFacets *ttlCache[repoFacets]
@@ -199,6 +200,7 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		assetVersion:        av,
 		policy:              store.SessionPolicy{Idle: cfg.SessionIdle, Lifetime: cfg.SessionLifetime},
 		apiLimit:            newAPILimiter(cfg),
+		backups:             make(chan struct{}, 1),
 	}, nil
 }
 
