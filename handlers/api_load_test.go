@@ -11,8 +11,8 @@ import (
 
 // TestAPILoad is TestLoad for the JSON API, with a bearer token and gzip: p50/p99/max and throughput
 // per URL from 32 connections, a sync pass running in the background unless
-// KUBESTATS_LOAD_SYNC=off. It fails on any error. KUBESTATS_LOAD_ONLY keeps the URLs
-// containing it (both load tests).
+// KUBESTATS_LOAD_SYNC=off. It fails on any error. KUBESTATS_LOAD_ONLY, a regular
+// expression, keeps the URLs it matches (both load tests).
 func TestAPILoad(t *testing.T) {
 	l := startLoad(t, handlers.Config{APIRateLimit: 10_000_000})
 	token, _, err := l.store.CreateToken(context.Background(), l.env.admin.ID, "load")

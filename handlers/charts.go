@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/kubestats/kubestats/store"
@@ -28,7 +29,7 @@ func (h *Handlers) registerCharts(e *echo.Echo, read []echo.MiddlewareFunc) {
 		h:      h,
 		lists:  newTTLCache[store.ChartListPage](chartsTTL, chartsCacheItems, h.cfg.Now),
 		charts: newTTLCache[views.ChartDetail](chartsTTL, chartsCacheItems, h.cfg.Now),
-		repos:  newTTLCache[store.ChartRepoPage](chartsTTL, chartsCacheItems, h.cfg.Now),
+		repos:  newTTLCache[chartRepos](chartsTTL, chartsCacheItems, h.cfg.Now),
 	}
 	e.GET("/charts", ch.listCharts, read...)
 	e.GET("/charts/:name", ch.showChart, read...)
@@ -39,7 +40,13 @@ type chartHandlers struct {
 	h      *Handlers
 	lists  *ttlCache[store.ChartListPage]
 	charts *ttlCache[views.ChartDetail] // everything but the page of repositories
-	repos  *ttlCache[store.ChartRepoPage]
+	repos  *ttlCache[chartRepos]
+}
+
+// chartRepos is one page of a chart's repositories, with its rendered table.
+type chartRepos struct {
+	page store.ChartRepoPage
+	html templ.Component
 }
 
 func (ch *chartHandlers) listCharts(c echo.Context) error {
@@ -82,14 +89,22 @@ func (ch *chartHandlers) showChart(c echo.Context) error {
 		v.Filter.Sort = ""
 	}
 	key := name + "\x00" + v.Filter.Sort + "\x00" + strconv.Itoa(v.Filter.Page)
-	v.Repos, err = ch.repos.get(ctx, key, func(ctx context.Context) (store.ChartRepoPage, error) {
-		return ch.h.store.ChartRepos(ctx, name, v.Filter, v.Overview.VersionList)
+	repos, err := ch.repos.get(ctx, key, func(ctx context.Context) (chartRepos, error) {
+		page, err := ch.h.store.ChartRepos(ctx, name, v.Filter, v.Overview.VersionList)
+		if err != nil {
+			return chartRepos{}, err
+		}
+		pv := v
+		pv.Repos = page
+		html, err := fragment(ctx, views.ChartReposView(pv))
+		return chartRepos{page, html}, err
 	})
 	if err != nil {
 		return err
 	}
+	v.Repos, v.ReposHTML = repos.page, repos.html
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "chart-repos" {
-		return render(c, http.StatusOK, views.ChartReposView(v))
+		return render(c, http.StatusOK, v.ReposHTML)
 	}
 	l := ch.h.layout(c, name+" · Helm charts", "charts")
 	l.Charts = len(v.Adoption.X) > 1
@@ -118,5 +133,9 @@ func (ch *chartHandlers) chartDetail(ctx context.Context, name string) (views.Ch
 	if v.Also, err = s.ChartsAlsoUsed(ctx, name, 15); err != nil {
 		return v, err
 	}
-	return v, nil
+	if v.Head, err = fragment(ctx, views.ChartHead(v)); err != nil {
+		return v, err
+	}
+	v.Tail, err = fragment(ctx, views.ChartTail(v))
+	return v, err
 }

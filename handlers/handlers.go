@@ -85,6 +85,7 @@ type Handlers struct {
 	// community caches the dashboard's figures. After a change the next view reloads them in
 	// the background; a minute bounds how long changes made by another process (a CLI run) take.
 	community *ttlCache[dashboardFigures]
+	operator  *ttlCache[operatorFigures]
 	// repoLists caches pages of the repositories list by filter: searching and counting
 	// thousands of repositories is the list's whole cost (6–17 ms). After a sync the old
 	// page is served while one background load replaces it; a repository action clears it.
@@ -180,6 +181,7 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		loginByEmail:        newThrottle(loginEvery, loginBurst, cfg.Now),
 		repoFacets:          newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
 		community:           newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
+		operator:            newTTLCache[operatorFigures](operatorTTL, 1, cfg.Now),
 		repoLists:           newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		imageLists:          newTTLCache[store.ImagePage](time.Minute, 256, cfg.Now).withVersion(s.Version),
 		imageRegistries:     newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,7 +204,7 @@ func (l *loadServer) run(urls []string, header http.Header) {
 	}
 	defer hc.CloseIdleConnections()
 	for _, u := range urls {
-		if only := os.Getenv("KUBESTATS_LOAD_ONLY"); only != "" && !strings.Contains(u, only) {
+		if only := os.Getenv("KUBESTATS_LOAD_ONLY"); only != "" && !regexp.MustCompile(only).MatchString(u) {
 			continue
 		}
 		if status, err := fetch(hc, l.srv.URL+u); err != nil || status != http.StatusOK {

@@ -9,6 +9,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/a-h/templ"
+
 	"github.com/kubestats/kubestats/store"
 )
 
@@ -53,6 +55,9 @@ type ChartDetail struct {
 	Keys     []store.ChartValuesKey
 	Also     []store.ChartCount
 	Example  string // YAML of the most common values; "" when there are none
+	// Head, Tail and ReposHTML are ChartHead, ChartTail and ChartReposView of this chart
+	// and page, rendered once for every request that shows them.
+	Head, Tail, ReposHTML templ.Component
 }
 
 // URL is the chart page's URL with some parameters changed ("" removes one).
