@@ -375,6 +375,29 @@ func TestBrowserLoginDashboardLogout(t *testing.T) {
 	if n := text(`[data-testid="count-objects"]`); n == "" || n == "0" {
 		t.Errorf("objects after sync %q", n)
 	}
+	// A new API token: the copy button (hidden without JavaScript) selects it and copies it,
+	// or asks for Ctrl+C where the browser refuses the clipboard.
+	step("create a token",
+		chromedp.Navigate(base+"/account"),
+		chromedp.WaitVisible(css(`[data-testid="token-form"] input[name="name"]`)),
+		chromedp.SendKeys(css(`[data-testid="token-form"] input[name="name"]`), "browser"),
+		chromedp.Submit(css(`[data-testid="token-form"] input[name="name"]`)),
+		chromedp.WaitVisible(css(`[data-testid="copy-token"]`)),
+		chromedp.Click(css(`[data-testid="copy-token"]`)),
+	)
+	label, err := chromedp.Run(ctx, chromedp.Poll[string](
+		`(function () { var t = document.querySelector('[data-testid="copy-token"]').textContent; return t !== "Copy" && t; })()`,
+		chromedp.WithPollingTimeout(5*time.Second)))
+	if err != nil || (label != "Copied" && label != "Press Ctrl+C") {
+		t.Errorf("copy button says %q after a click (%v)", label, err)
+	}
+	selected, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () {
+		var f = document.getElementById("new-token-value");
+		return document.activeElement === f && f.value.indexOf("ks_") === 0 && f.selectionStart === 0 && f.selectionEnd === f.value.length;
+	})()`))
+	if err != nil || !selected {
+		t.Errorf("the token is not selected after the copy click (%v)", err)
+	}
 	step("log out",
 		chromedp.Click(css(`[data-testid="user-menu"]`)),
 		chromedp.WaitVisible(css(`[data-testid="logout"]`)),

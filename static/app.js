@@ -48,11 +48,18 @@
   // as short as a deferred script allows (an inline script is not allowed).
   apply(current);
 
-  // The toggle button may not exist yet (head script) or be swapped by htmx.
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { labelButtons(current); });
+  // The toggle button may not exist yet (head script) or be swapped by htmx. Copy buttons
+  // stay hidden until this script can make them work.
+  function ready() {
+    labelButtons(current);
+    document.querySelectorAll("button[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
   }
-  document.addEventListener("htmx:load", function () { labelButtons(current); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+  document.addEventListener("htmx:load", ready);
   // Keep other open tabs in sync.
   window.addEventListener("storage", function (e) { if (e.key === KEY) apply(current = load()); });
 
@@ -65,6 +72,29 @@
       current = ORDER[(ORDER.indexOf(current) + 1) % ORDER.length];
       save(current);
       apply(current);
+      return;
+    }
+
+    // ---- copy buttons: button[data-copy] copies the value of the field it names.
+    var copy = t.closest("button[data-copy]");
+    if (copy) {
+      var field = document.getElementById(copy.dataset.copy);
+      var status = document.querySelector('[data-copy-status="' + copy.dataset.copy + '"]');
+      if (!field) return;
+      field.select();
+      var settled = false;
+      var done = function (ok) {
+        if (settled) return;
+        settled = true;
+        copy.textContent = ok ? "Copied" : "Press Ctrl+C";
+        if (status) status.textContent = ok ? "Copied to the clipboard." : "Selected: press Ctrl+C to copy.";
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () { done(false); });
+        setTimeout(function () { done(false); }, 2000); // a permission prompt nobody answers
+      } else {
+        done(false); // the clipboard API needs https; the text is selected for the keyboard
+      }
       return;
     }
 
