@@ -103,7 +103,8 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 			call = c.begin(key)
 			if c.inline {
 				c.mu.Unlock()
-				c.finish(ctx, key, version, call, load)
+				// Without the deadline, as below: a fresh get may be waiting on this load.
+				c.finish(context.WithoutCancel(ctx), key, version, call, load)
 				if call.err != nil {
 					return e.v, nil // the outdated entry is still a good answer
 				}

@@ -96,8 +96,8 @@ type Handlers struct {
 	imageRegistries *ttlCache[[]store.Facet]
 	imageTags       *ttlCache[[]store.TagCount]
 	imageUsages     *ttlCache[store.ImageUsePage]
-	// imageUsageResults keeps an image page's usages table, rendered, on the same terms.
-	imageUsageResults *ttlCache[templ.Component]
+	// imagePages keeps an image page's tag and usage tables, rendered, on the same terms.
+	imagePages *ttlCache[imagePage]
 	// repoPages caches a repository page's metrics and scan sections under the repository's
 	// state (see repoStateKey), so it is exact without following the store's version.
 	repoPages *ttlCache[repoPageData]
@@ -187,7 +187,7 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		imageRegistries:     newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),
 		imageTags:           newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		imageUsages:         newTTLCache[store.ImageUsePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
-		imageUsageResults:   newTTLCache[templ.Component](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imagePages:          newTTLCache[imagePage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		repoPages:           newTTLCache[repoPageData](repoStateTTL, repoStateEntries, cfg.Now),
 		repoResources:       newTTLCache[store.ResourcePage](repoStateTTL, repoStateEntries, cfg.Now),
 		repoEvents:          newTTLCache[store.EventPage](repoStateTTL, repoStateEntries, cfg.Now),

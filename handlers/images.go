@@ -78,6 +78,9 @@ func imageParams(c echo.Context) (string, string, error) {
 	return registry, repository, nil
 }
 
+// imagePage is an image page's tag table and usage table for one filter, rendered.
+type imagePage struct{ tags, results templ.Component }
+
 func (h *Handlers) showImage(c echo.Context) error {
 	ctx := c.Request().Context()
 	registry, repository, err := imageParams(c)
@@ -97,27 +100,35 @@ func (h *Handlers) showImage(c echo.Context) error {
 	}
 	v := views.ImageDetail{Image: img, Filter: f, MaxTags: tagsShown}
 	key := cacheKey(registry, repository, f.Tag, f.Sort, f.Page, f.PerPage)
-	v.Results, err = h.imageUsageResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
+	parts, err := h.imagePages.get(ctx, key, func(ctx context.Context) (imagePage, error) {
 		ctx = fresh(ctx) // stamped with the current version: built from current data
-		usages, err := h.imageUsages.get(ctx, key, func(ctx context.Context) (store.ImageUsePage, error) {
+		pv := v
+		var err error
+		pv.Usages, err = h.imageUsages.get(ctx, key, func(ctx context.Context) (store.ImageUsePage, error) {
 			return h.store.ListImageUsages(ctx, registry, repository, f)
 		})
 		if err != nil {
-			return nil, err
+			return imagePage{}, err
 		}
-		return fragment(ctx, views.ImageUsageResults(views.ImageDetail{Image: img, Filter: f, Usages: usages}))
+		pv.Tags, err = h.imageTags.get(ctx, registry+"\x00"+repository, func(ctx context.Context) ([]store.TagCount, error) {
+			return h.store.ImageTags(ctx, registry, repository, tagsShown)
+		})
+		if err != nil {
+			return imagePage{}, err
+		}
+		var p imagePage
+		if p.tags, err = fragment(ctx, views.ImageTags(pv)); err != nil {
+			return p, err
+		}
+		p.results, err = fragment(ctx, views.ImageUsageResults(pv))
+		return p, err
 	})
 	if err != nil {
 		return err
 	}
+	v.TagsHTML, v.Results = parts.tags, parts.results
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "usage-results" {
 		return render(c, http.StatusOK, v.Results)
-	}
-	v.Tags, err = h.imageTags.get(ctx, registry+"\x00"+repository, func(ctx context.Context) ([]store.TagCount, error) {
-		return h.store.ImageTags(ctx, registry, repository, tagsShown)
-	})
-	if err != nil {
-		return err
 	}
 	return render(c, http.StatusOK, views.ImagePage(h.layout(c, img.Name(), "images"), v))
 }

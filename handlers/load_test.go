@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -236,6 +237,11 @@ func (l *loadServer) finish() {
 	} else {
 		fmt.Fprintf(&l.report, "no background sync (KUBESTATS_LOAD_SYNC=off)\n")
 	}
+	// The server, its caches and the fake GitHub share this process (wrk does not).
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(&l.report, "Go heap in use %d MB, obtained from the OS %d MB, %d collections\n",
+		ms.HeapInuse>>20, ms.Sys>>20, ms.NumGC)
 	l.t.Log("\n" + l.report.String())
 }
 

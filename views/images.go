@@ -70,8 +70,9 @@ type ImageDetail struct {
 	MaxTags int // how many tags the distribution shows at most
 	Filter  store.ImageUsageFilter
 	Usages  store.ImageUsePage
-	// Results is ImageUsageResults of this page, rendered once per change of the data.
-	Results templ.Component
+	// TagsHTML and Results are ImageTags and ImageUsageResults of this page, rendered once
+	// per change of the data.
+	TagsHTML, Results templ.Component
 }
 
 // URL is the image page's URL with some parameters changed ("" removes one). The tag
