@@ -90,6 +90,9 @@ type Handlers struct {
 	// thousands of repositories is the list's whole cost (6–17 ms). After a sync the old
 	// page is served while one background load replaces it; a repository action clears it.
 	repoLists *ttlCache[store.RepoPage]
+	// repoListResults keeps those pages' tables, rendered. Their "pushed … ago" column ages,
+	// so an entry lasts listRenderTTL at most.
+	repoListResults *ttlCache[templ.Component]
 	// imageTags and imageUsages cache an image page's aggregates: a popular image has
 	// thousands of usages to group and sort.
 	imageLists      *ttlCache[store.ImagePage]
@@ -120,6 +123,9 @@ type Handlers struct {
 	// deprecatedAPIs caches the deprecations overview, a GROUP BY over every deprecated usage.
 	deprecatedAPIs *ttlCache[[]store.DeprecatedAPI]
 }
+
+// listRenderTTL bounds how long a rendered list with relative times ("3 min ago") is kept.
+const listRenderTTL = 30 * time.Second
 
 // repoStateTTL is how long the caches keyed on repoStateKey keep an entry. The key changes with
 // every scan and refresh, whichever process made them, so the time only bounds how long an
@@ -182,6 +188,7 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		repoFacets:          newTTLCache[repoFacets](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
 		community:           newTTLCache[dashboardFigures](time.Minute, 1, cfg.Now).withVersion(s.Version).serveStale(),
 		operator:            newTTLCache[operatorFigures](operatorTTL, 1, cfg.Now),
+		repoListResults:     newTTLCache[templ.Component](listRenderTTL, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		repoLists:           newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		imageLists:          newTTLCache[store.ImagePage](time.Minute, 256, cfg.Now).withVersion(s.Version),
 		imageRegistries:     newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/kubestats/kubestats/store"
@@ -26,10 +27,11 @@ const (
 // the site is public).
 func (h *Handlers) registerKinds(e *echo.Echo, read []echo.MiddlewareFunc) {
 	kh := &kindHandlers{
-		h:       h,
-		lists:   newTTLCache[store.KindPage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
-		names:   newTTLCache[store.KindNamePage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
-		objects: newTTLCache[store.KindObjectPage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		h:             h,
+		lists:         newTTLCache[store.KindPage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		names:         newTTLCache[store.KindNamePage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		objects:       newTTLCache[store.KindObjectPage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		objectResults: newTTLCache[templ.Component](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
 	}
 	e.GET("/resources", kh.listKinds, read...)
 	// The core group is "core" in the path; one object name is selected by ?name=.
@@ -42,6 +44,8 @@ type kindHandlers struct {
 	lists   *ttlCache[store.KindPage]
 	names   *ttlCache[store.KindNamePage]
 	objects *ttlCache[store.KindObjectPage]
+	// objectResults keeps the drill-down's object tables, rendered, on the same terms.
+	objectResults *ttlCache[templ.Component]
 }
 
 // kindSwap reports whether htmx asks for just the target element.
@@ -143,15 +147,25 @@ func (kh *kindHandlers) showKindName(c echo.Context, k store.KindSummary, name s
 		f.Sort = ""
 	}
 	key := cacheKey(k.Group, k.Kind, name, f.Namespace, f.Sort, f.Page, f.PerPage)
-	objs, err := kh.objects.get(ctx, key, func(ctx context.Context) (store.KindObjectPage, error) {
-		return kh.h.store.ListKindObjects(ctx, k.Group, k.Kind, name, f)
+	v := views.KindObjects{Kind: k, Name: name, Filter: f}
+	results, err := kh.objectResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
+		ctx = fresh(ctx) // stamped with the current version: built from current data
+		objs, err := kh.objects.get(ctx, key, func(ctx context.Context) (store.KindObjectPage, error) {
+			return kh.h.store.ListKindObjects(ctx, k.Group, k.Kind, name, f)
+		})
+		if err != nil {
+			return nil, err
+		}
+		pv := v
+		pv.Objects = objs
+		return fragment(ctx, views.KindObjectResults(pv))
 	})
 	if err != nil {
 		return err
 	}
-	v := views.KindObjects{Kind: k, Name: name, Filter: f, Objects: objs}
+	v.Results = results
 	if kindSwap(c, "object-results") {
-		return render(c, http.StatusOK, views.KindObjectResults(v))
+		return render(c, http.StatusOK, v.Results)
 	}
 	return render(c, http.StatusOK, views.KindNamePage(kh.h.layout(c, k.Kind+" "+name, "resources"), v))
 }

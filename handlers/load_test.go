@@ -297,7 +297,8 @@ func (a *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return a.base.RoundTrip(r)
 }
 
-// syncLoadLatency is the fake GitHub's answer time during the load tests (see backgroundSync).
+// syncLoadLatency is the fake GitHub's answer time during the load tests (see backgroundSync);
+// KUBESTATS_LOAD_GITHUB_LATENCY (a Go duration, "0s" for none) changes it.
 const syncLoadLatency = 150 * time.Millisecond
 
 // syncLoad keeps a sync pass going over a few repositories for as long as the load runs.
@@ -320,7 +321,11 @@ type syncLoad struct {
 // apply several scans a second for the whole run.
 func backgroundSync(ctx context.Context, t *testing.T, s *store.Store, fake *githubtest.Server, runner *jobs.Runner, skipOwner string) *syncLoad {
 	t.Helper()
-	fake.SetDelay(syncLoadLatency)
+	latency := syncLoadLatency
+	if d, err := time.ParseDuration(os.Getenv("KUBESTATS_LOAD_GITHUB_LATENCY")); err == nil {
+		latency = d
+	}
+	fake.SetDelay(latency)
 	l := &syncLoad{s: s, runner: runner, t: t}
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, "SELECT id, database_id, owner, name, head_oid FROM repositories WHERE owner <> ? ORDER BY id LIMIT 8", skipOwner)

@@ -28,16 +28,27 @@ func (h *Handlers) listRepositories(c echo.Context) error {
 	if err := canListStatus(currentUser(c), f.Status); err != nil {
 		return err
 	}
-	res, err := h.repoLists.get(ctx, fmt.Sprintf("%+v", f), func(ctx context.Context) (store.RepoPage, error) {
-		return h.store.ListRepositories(ctx, f)
+	key := fmt.Sprintf("%+v", f)
+	v := views.RepoList{Filter: f, TokenSet: h.cfg.GitHubTokenSet}
+	results, err := h.repoListResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
+		ctx = fresh(ctx) // stamped with the current version: built from current data
+		res, err := h.repoLists.get(ctx, key, func(ctx context.Context) (store.RepoPage, error) {
+			return h.store.ListRepositories(ctx, f)
+		})
+		if err != nil {
+			return nil, err
+		}
+		pv := v
+		pv.Page = res
+		return fragment(ctx, views.RepoResults(pv))
 	})
 	if err != nil {
 		return err
 	}
-	v := views.RepoList{Filter: f, Page: res, TokenSet: h.cfg.GitHubTokenSet}
+	v.Results = results
 	// htmx swaps only the results; the filter form stays as the user is typing in it.
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "repo-results" {
-		return render(c, http.StatusOK, views.RepoResults(v))
+		return render(c, http.StatusOK, results)
 	}
 	facets, err := h.repoFacets.get(ctx, "", func(ctx context.Context) (repoFacets, error) {
 		languages, topics, err := h.store.RepositoryFacets(ctx, 100)
@@ -106,6 +117,7 @@ func (h *Handlers) repositoryAction(c echo.Context) error {
 	}
 	// The lists follow syncs a moment late (serveStale); an admin's own change shows at once.
 	h.repoLists.clear()
+	h.repoListResults.clear()
 	h.answers.clear()
 	h.bigAnswers.clear()
 	h.log.Info("repository action", "repo", r.FullName(), "action", string(action), "by", currentUser(c).ID)

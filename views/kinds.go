@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/a-h/templ"
+
 	"github.com/kubestats/kubestats/store"
 )
 
@@ -169,6 +171,7 @@ type KindObjects struct {
 	Name    string
 	Filter  store.KindObjectFilter
 	Objects store.KindObjectPage
+	Results templ.Component // KindObjectResults of this page, rendered once per change of the data
 }
 
 // URL is the drill-down's URL with some parameters changed ("" removes one; the name stays).

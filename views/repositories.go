@@ -19,6 +19,7 @@ type RepoList struct {
 	Languages []store.Facet
 	Topics    []store.Facet
 	TokenSet  bool
+	Results   templ.Component // RepoResults of this page, rendered once per change of the list
 }
 
 // query is the filter as URL parameters, leaving out defaults so URLs stay short.
