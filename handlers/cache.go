@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/a-h/templ"
 )
 
 // ttlCache keeps values for a while, computes each missing key once however many requests
@@ -182,6 +184,25 @@ func (c *ttlCache[V]) clear() {
 	c.gen++
 	c.entries = map[string]ttlEntry[V]{}
 	c.inflight = map[string]*ttlCall[V]{}
+}
+
+// cachedResults is a page's results table, rendered once per entry of results and kept under
+// key: its data comes through data (under the same key) as current as results' version
+// requires (see fresh), and view renders it.
+func cachedResults[D any](ctx context.Context, results *ttlCache[templ.Component], data *ttlCache[D], key string,
+	load func(context.Context) (D, error), view func(context.Context, D) (templ.Component, error)) (templ.Component, error) {
+	return results.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
+		ctx = fresh(ctx)
+		d, err := data.get(ctx, key, load)
+		if err != nil {
+			return nil, err
+		}
+		t, err := view(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return fragment(ctx, t)
+	})
 }
 
 type freshKey struct{}

@@ -27,7 +27,7 @@ const (
 func (h *Handlers) registerCharts(e *echo.Echo, read []echo.MiddlewareFunc) {
 	ch := &chartHandlers{
 		h:      h,
-		lists:  newTTLCache[store.ChartListPage](chartsTTL, chartsCacheItems, h.cfg.Now),
+		lists:  newTTLCache[templ.Component](chartsTTL, chartsCacheItems, h.cfg.Now),
 		charts: newTTLCache[views.ChartDetail](chartsTTL, chartsCacheItems, h.cfg.Now),
 		repos:  newTTLCache[chartRepos](chartsTTL, chartsCacheItems, h.cfg.Now),
 	}
@@ -38,7 +38,7 @@ func (h *Handlers) registerCharts(e *echo.Echo, read []echo.MiddlewareFunc) {
 // chartHandlers serves the charts views with their caches; it lives as long as the router.
 type chartHandlers struct {
 	h      *Handlers
-	lists  *ttlCache[store.ChartListPage]
+	lists  *ttlCache[templ.Component]   // the list pages, rendered
 	charts *ttlCache[views.ChartDetail] // everything but the page of repositories
 	repos  *ttlCache[chartRepos]
 }
@@ -57,16 +57,24 @@ func (ch *chartHandlers) listCharts(c echo.Context) error {
 		f.Sort = ""
 	}
 	key := f.Q + "\x00" + f.Sort + "\x00" + strconv.Itoa(f.Page)
-	res, err := ch.lists.get(ctx, key, func(ctx context.Context) (store.ChartListPage, error) {
-		return ch.h.store.ListCharts(ctx, f, 3)
+	v := views.ChartsList{Filter: f}
+	var err error
+	// The page needs the list only rendered: one cache, one lifetime.
+	v.Results, err = ch.lists.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
+		res, err := ch.h.store.ListCharts(ctx, f, 3)
+		if err != nil {
+			return nil, err
+		}
+		pv := v
+		pv.Page = res
+		return fragment(ctx, views.ChartsResults(pv))
 	})
 	if err != nil {
 		return err
 	}
-	v := views.ChartsList{Filter: f, Page: res}
 	// htmx swaps only the results; the search box keeps what the user is typing.
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "chart-results" {
-		return render(c, http.StatusOK, views.ChartsResults(v))
+		return render(c, http.StatusOK, v.Results)
 	}
 	return render(c, http.StatusOK, views.ChartsPage(ch.h.layout(c, "Helm charts", "charts"), v))
 }

@@ -95,10 +95,12 @@ type Handlers struct {
 	repoListResults *ttlCache[templ.Component]
 	// imageTags and imageUsages cache an image page's aggregates: a popular image has
 	// thousands of usages to group and sort.
-	imageLists      *ttlCache[store.ImagePage]
-	imageRegistries *ttlCache[[]store.Facet]
-	imageTags       *ttlCache[[]store.TagCount]
-	imageUsages     *ttlCache[store.ImageUsePage]
+	imageLists *ttlCache[store.ImagePage]
+	// imageListResults keeps those pages' tables, rendered, on the same terms.
+	imageListResults *ttlCache[templ.Component]
+	imageRegistries  *ttlCache[[]store.Facet]
+	imageTags        *ttlCache[[]store.TagCount]
+	imageUsages      *ttlCache[store.ImageUsePage]
 	// imagePages keeps an image page's tag and usage tables, rendered, on the same terms.
 	imagePages *ttlCache[imagePage]
 	// repoPages caches a repository page's metrics and scan sections under the repository's
@@ -190,6 +192,7 @@ func New(s *store.Store, cfg Config, runner JobRunner, gh RateLimiter, log *slog
 		operator:            newTTLCache[operatorFigures](operatorTTL, 1, cfg.Now),
 		repoListResults:     newTTLCache[templ.Component](listRenderTTL, 256, cfg.Now).withVersion(s.Version).serveStale(),
 		repoLists:           newTTLCache[store.RepoPage](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),
+		imageListResults:    newTTLCache[templ.Component](time.Minute, 256, cfg.Now).withVersion(s.Version),
 		imageLists:          newTTLCache[store.ImagePage](time.Minute, 256, cfg.Now).withVersion(s.Version),
 		imageRegistries:     newTTLCache[[]store.Facet](time.Minute, 1, cfg.Now).withVersion(s.Version),
 		imageTags:           newTTLCache[[]store.TagCount](time.Minute, 256, cfg.Now).withVersion(s.Version).serveStale(),

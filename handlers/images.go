@@ -35,21 +35,29 @@ func (h *Handlers) listImages(c echo.Context) error {
 	if _, ok := store.ImageSorts[f.Sort]; !ok {
 		f.Sort = ""
 	}
-	res, err := h.imageLists.get(ctx, cacheKey(f.Q, f.Registry, f.Pinning, f.Sort, f.Page, f.PerPage), func(ctx context.Context) (store.ImagePage, error) {
+	v := views.ImageList{Filter: f}
+	key := cacheKey(f.Q, f.Registry, f.Pinning, f.Sort, f.Page, f.PerPage)
+	var err error
+	v.Results, err = cachedResults(ctx, h.imageListResults, h.imageLists, key, func(ctx context.Context) (store.ImagePage, error) {
 		return h.store.ListImages(ctx, f)
+	}, func(ctx context.Context, res store.ImagePage) (templ.Component, error) {
+		pv := v
+		pv.Page = res
+		if res.Total == 0 && !pv.Filtered() {
+			n, err := h.store.ScannedRepositoryCount(ctx)
+			if err != nil {
+				return nil, err
+			}
+			pv.Scanned = n
+		}
+		return views.ImageResults(pv), nil
 	})
 	if err != nil {
 		return err
 	}
-	v := views.ImageList{Filter: f, Page: res}
-	if res.Total == 0 && !v.Filtered() {
-		if v.Scanned, err = h.store.ScannedRepositoryCount(ctx); err != nil {
-			return err
-		}
-	}
 	// htmx swaps only the results; the filter form stays as the user is typing in it.
 	if c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Target") == "image-results" {
-		return render(c, http.StatusOK, views.ImageResults(v))
+		return render(c, http.StatusOK, v.Results)
 	}
 	v.Registries, err = h.imageRegistries.get(ctx, "", func(ctx context.Context) ([]store.Facet, error) {
 		return h.store.ImageRegistries(ctx, 50)

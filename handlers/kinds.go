@@ -32,6 +32,9 @@ func (h *Handlers) registerKinds(e *echo.Echo, read []echo.MiddlewareFunc) {
 		names:         newTTLCache[store.KindNamePage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
 		objects:       newTTLCache[store.KindObjectPage](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
 		objectResults: newTTLCache[templ.Component](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		listResults:   newTTLCache[templ.Component](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		nameResults:   newTTLCache[templ.Component](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
+		groups:        newTTLCache[[]store.Facet](kindsTTL, 1, h.cfg.Now).withVersion(h.store.Version).serveStale(),
 	}
 	e.GET("/resources", kh.listKinds, read...)
 	// The core group is "core" in the path; one object name is selected by ?name=.
@@ -44,8 +47,10 @@ type kindHandlers struct {
 	lists   *ttlCache[store.KindPage]
 	names   *ttlCache[store.KindNamePage]
 	objects *ttlCache[store.KindObjectPage]
-	// objectResults keeps the drill-down's object tables, rendered, on the same terms.
-	objectResults *ttlCache[templ.Component]
+	// listResults, nameResults and objectResults keep those pages' tables, rendered, on the
+	// same terms; groups the filter menu of API groups.
+	listResults, nameResults, objectResults *ttlCache[templ.Component]
+	groups                                  *ttlCache[[]store.Facet]
 }
 
 // kindSwap reports whether htmx asks for just the target element.
@@ -65,23 +70,32 @@ func (kh *kindHandlers) listKinds(c echo.Context) error {
 		f.Sort = ""
 	}
 	key := cacheKey(f.Group, f.Kind, f.Namespace, f.Name, f.Repo, f.Sort, f.Page, f.PerPage)
-	res, err := kh.lists.get(ctx, key, func(ctx context.Context) (store.KindPage, error) {
+	v := views.KindList{Filter: f}
+	var err error
+	v.Results, err = cachedResults(ctx, kh.listResults, kh.lists, key, func(ctx context.Context) (store.KindPage, error) {
 		return kh.h.store.ListKinds(ctx, f)
+	}, func(ctx context.Context, res store.KindPage) (templ.Component, error) {
+		pv := v
+		pv.Page = res
+		if res.Total == 0 && !pv.Filtered() {
+			n, err := kh.h.store.ScannedRepositoryCount(ctx)
+			if err != nil {
+				return nil, err
+			}
+			pv.Scanned = n
+		}
+		return views.KindResults(pv), nil
 	})
 	if err != nil {
 		return err
 	}
-	v := views.KindList{Filter: f, Page: res}
-	if res.Total == 0 && !v.Filtered() {
-		if v.Scanned, err = kh.h.store.ScannedRepositoryCount(ctx); err != nil {
-			return err
-		}
-	}
 	// htmx swaps only the results; the filter form stays as the user is typing in it.
 	if kindSwap(c, "kind-results") {
-		return render(c, http.StatusOK, views.KindResults(v))
+		return render(c, http.StatusOK, v.Results)
 	}
-	if v.Groups, err = kh.h.store.KindGroups(ctx, 200); err != nil {
+	if v.Groups, err = kh.groups.get(ctx, "", func(ctx context.Context) ([]store.Facet, error) {
+		return kh.h.store.KindGroups(ctx, 200)
+	}); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.KindsPage(kh.h.layout(c, "Resources", "resources"), v))
@@ -129,12 +143,17 @@ func (kh *kindHandlers) showKind(c echo.Context) error {
 	load := func(ctx context.Context) (store.KindNamePage, error) {
 		return kh.h.store.ListKindNames(ctx, group, kind, f)
 	}
-	v.Names, err = kh.names.get(ctx, cacheKey(group, kind, f.Q, f.Namespace, f.Sort, f.Page, f.PerPage), load)
+	key := cacheKey(group, kind, f.Q, f.Namespace, f.Sort, f.Page, f.PerPage)
+	v.Results, err = cachedResults(ctx, kh.nameResults, kh.names, key, load, func(_ context.Context, names store.KindNamePage) (templ.Component, error) {
+		pv := v
+		pv.Names = names
+		return views.KindNameResults(pv), nil
+	})
 	if err != nil {
 		return err
 	}
 	if kindSwap(c, "name-results") {
-		return render(c, http.StatusOK, views.KindNameResults(v))
+		return render(c, http.StatusOK, v.Results)
 	}
 	return render(c, http.StatusOK, views.KindPage(kh.h.layout(c, k.Kind, "resources"), v))
 }
@@ -148,22 +167,17 @@ func (kh *kindHandlers) showKindName(c echo.Context, k store.KindSummary, name s
 	}
 	key := cacheKey(k.Group, k.Kind, name, f.Namespace, f.Sort, f.Page, f.PerPage)
 	v := views.KindObjects{Kind: k, Name: name, Filter: f}
-	results, err := kh.objectResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
-		ctx = fresh(ctx) // stamped with the current version: built from current data
-		objs, err := kh.objects.get(ctx, key, func(ctx context.Context) (store.KindObjectPage, error) {
-			return kh.h.store.ListKindObjects(ctx, k.Group, k.Kind, name, f)
-		})
-		if err != nil {
-			return nil, err
-		}
+	var err error
+	v.Results, err = cachedResults(ctx, kh.objectResults, kh.objects, key, func(ctx context.Context) (store.KindObjectPage, error) {
+		return kh.h.store.ListKindObjects(ctx, k.Group, k.Kind, name, f)
+	}, func(_ context.Context, objs store.KindObjectPage) (templ.Component, error) {
 		pv := v
 		pv.Objects = objs
-		return fragment(ctx, views.KindObjectResults(pv))
+		return views.KindObjectResults(pv), nil
 	})
 	if err != nil {
 		return err
 	}
-	v.Results = results
 	if kindSwap(c, "object-results") {
 		return render(c, http.StatusOK, v.Results)
 	}

@@ -30,17 +30,12 @@ func (h *Handlers) listRepositories(c echo.Context) error {
 	}
 	key := fmt.Sprintf("%+v", f)
 	v := views.RepoList{Filter: f, TokenSet: h.cfg.GitHubTokenSet}
-	results, err := h.repoListResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
-		ctx = fresh(ctx) // stamped with the current version: built from current data
-		res, err := h.repoLists.get(ctx, key, func(ctx context.Context) (store.RepoPage, error) {
-			return h.store.ListRepositories(ctx, f)
-		})
-		if err != nil {
-			return nil, err
-		}
+	results, err := cachedResults(ctx, h.repoListResults, h.repoLists, key, func(ctx context.Context) (store.RepoPage, error) {
+		return h.store.ListRepositories(ctx, f)
+	}, func(_ context.Context, res store.RepoPage) (templ.Component, error) {
 		pv := v
 		pv.Page = res
-		return fragment(ctx, views.RepoResults(pv))
+		return views.RepoResults(pv), nil
 	})
 	if err != nil {
 		return err

@@ -16,8 +16,9 @@ import (
 
 // ChartsList is the charts page's data.
 type ChartsList struct {
-	Filter store.ChartFilter
-	Page   store.ChartListPage
+	Filter  store.ChartFilter
+	Page    store.ChartListPage
+	Results templ.Component // ChartsResults of this page, rendered once per load of the list
 }
 
 // URL is the charts page's URL with some parameters changed ("" removes one).

@@ -77,7 +77,7 @@ func ChartsPage(l Layout, v ChartsList) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ChartsResults(v).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = v.Results.Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -15,7 +15,8 @@ type ImageList struct {
 	Filter     store.ImageFilter
 	Page       store.ImagePage
 	Registries []store.Facet
-	Scanned    int // live repositories with a scan, to explain an empty page
+	Scanned    int             // live repositories with a scan, to explain an empty page
+	Results    templ.Component // ImageResults of this page, rendered once per change of the data
 }
 
 // URL is the images page's URL with some parameters changed ("" removes one).

@@ -176,7 +176,7 @@ func ImagesPage(l Layout, v ImageList) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ImageResults(v).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = v.Results.Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

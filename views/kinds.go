@@ -67,7 +67,8 @@ type KindList struct {
 	Filter  store.KindFilter
 	Page    store.KindPage
 	Groups  []store.Facet
-	Scanned int // live repositories with a scan, to explain an empty page
+	Scanned int             // live repositories with a scan, to explain an empty page
+	Results templ.Component // KindResults of this page, rendered once per change of the data
 }
 
 func (v KindList) query() url.Values {
@@ -119,9 +120,10 @@ func (v KindList) groupSelected(value string) bool {
 
 // KindDetail is a kind's page: its totals and the names its objects carry.
 type KindDetail struct {
-	Kind   store.KindSummary
-	Filter store.KindNameFilter
-	Names  store.KindNamePage
+	Kind    store.KindSummary
+	Filter  store.KindNameFilter
+	Names   store.KindNamePage
+	Results templ.Component // KindNameResults of this page, rendered once per change of the data
 }
 
 // URL is the kind page's URL with some parameters changed ("" removes one).

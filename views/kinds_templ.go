@@ -190,7 +190,7 @@ func KindsPage(l Layout, v KindList) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = KindResults(v).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = v.Results.Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -752,7 +752,7 @@ func KindPage(l Layout, v KindDetail) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = KindNameResults(v).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = v.Results.Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
