@@ -126,15 +126,11 @@ func (h *Handlers) listRepoResources(c echo.Context) error {
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	f := store.ResourceFilter{Kind: c.QueryParam("kind"), Namespace: c.QueryParam("namespace"), Page: max(page, 1), PerPage: 100}
 	key := fmt.Sprintf("%s|%+v", repoStateKey(r), f)
-	results, err := h.repoResourceResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
-		// The data through the API's cache of the same pages.
-		res, err := h.repoResources.get(ctx, key, func(ctx context.Context) (store.ResourcePage, error) {
-			return h.store.ListResources(ctx, r.ID, f)
-		})
-		if err != nil {
-			return nil, err
-		}
-		return fragment(ctx, views.RepoResourceResults(views.RepoResources{Repo: r, Filter: f, Page: res}))
+	// The data through the API's cache of the same pages.
+	results, err := cachedResults(ctx, h.repoResourceResults, h.repoResources, key, func(ctx context.Context) (store.ResourcePage, error) {
+		return h.store.ListResources(ctx, r.ID, f)
+	}, func(_ context.Context, res store.ResourcePage) (templ.Component, error) {
+		return views.RepoResourceResults(views.RepoResources{Repo: r, Filter: f, Page: res}), nil
 	})
 	if err != nil {
 		return err
@@ -185,15 +181,11 @@ func (h *Handlers) listRepoEvents(c echo.Context) error {
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	f := store.EventFilter{Type: c.QueryParam("type"), Page: max(page, 1), PerPage: 50}
 	key := cacheKey(repoStateKey(r), f.Type, f.Page, f.PerPage)
-	results, err := h.repoEventResults.get(ctx, key, func(ctx context.Context) (templ.Component, error) {
-		// The data through the API's cache of the same pages.
-		res, err := h.repoEvents.get(ctx, key, func(ctx context.Context) (store.EventPage, error) {
-			return h.store.ListEvents(ctx, r.ID, f)
-		})
-		if err != nil {
-			return nil, err
-		}
-		return fragment(ctx, views.RepoEventResults(views.RepoEvents{Repo: r, Filter: f, Page: res}))
+	// The data through the API's cache of the same pages.
+	results, err := cachedResults(ctx, h.repoEventResults, h.repoEvents, key, func(ctx context.Context) (store.EventPage, error) {
+		return h.store.ListEvents(ctx, r.ID, f)
+	}, func(_ context.Context, res store.EventPage) (templ.Component, error) {
+		return views.RepoEventResults(views.RepoEvents{Repo: r, Filter: f, Page: res}), nil
 	})
 	if err != nil {
 		return err
