@@ -65,9 +65,7 @@ func (ch *chartHandlers) listCharts(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		pv := v
-		pv.Page = res
-		return fragment(ctx, views.ChartsResults(pv))
+		return fragment(ctx, views.ChartsResults(views.ChartsList{Filter: f, Page: res}))
 	})
 	if err != nil {
 		return err

@@ -41,8 +41,8 @@ func (h *Handlers) listImages(c echo.Context) error {
 	v.Results, err = cachedResults(ctx, h.imageListResults, h.imageLists, key, func(ctx context.Context) (store.ImagePage, error) {
 		return h.store.ListImages(ctx, f)
 	}, func(ctx context.Context, res store.ImagePage) (templ.Component, error) {
-		pv := v
-		pv.Page = res
+		// A value of its own: the load may run in the background while this request goes on.
+		pv := views.ImageList{Filter: f, Page: res}
 		if res.Total == 0 && !pv.Filtered() {
 			n, err := h.store.ScannedRepositoryCount(ctx)
 			if err != nil {
@@ -110,7 +110,8 @@ func (h *Handlers) showImage(c echo.Context) error {
 	key := cacheKey(registry, repository, f.Tag, f.Sort, f.Page, f.PerPage)
 	parts, err := h.imagePages.get(ctx, key, func(ctx context.Context) (imagePage, error) {
 		ctx = fresh(ctx) // stamped with the current version: built from current data
-		pv := v
+		// A value of its own: the load may run in the background while this request goes on.
+		pv := views.ImageDetail{Image: img, Filter: f, MaxTags: tagsShown}
 		var err error
 		pv.Usages, err = h.imageUsages.get(ctx, key, func(ctx context.Context) (store.ImageUsePage, error) {
 			return h.store.ListImageUsages(ctx, registry, repository, f)

@@ -34,7 +34,6 @@ func (h *Handlers) registerKinds(e *echo.Echo, read []echo.MiddlewareFunc) {
 		objectResults: newTTLCache[templ.Component](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
 		listResults:   newTTLCache[templ.Component](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
 		nameResults:   newTTLCache[templ.Component](kindsTTL, kindsCacheItems, h.cfg.Now).withVersion(h.store.Version).serveStale(),
-		groups:        newTTLCache[[]store.Facet](kindsTTL, 1, h.cfg.Now).withVersion(h.store.Version).serveStale(),
 	}
 	e.GET("/resources", kh.listKinds, read...)
 	// The core group is "core" in the path; one object name is selected by ?name=.
@@ -48,9 +47,8 @@ type kindHandlers struct {
 	names   *ttlCache[store.KindNamePage]
 	objects *ttlCache[store.KindObjectPage]
 	// listResults, nameResults and objectResults keep those pages' tables, rendered, on the
-	// same terms; groups the filter menu of API groups.
+	// same terms.
 	listResults, nameResults, objectResults *ttlCache[templ.Component]
-	groups                                  *ttlCache[[]store.Facet]
 }
 
 // kindSwap reports whether htmx asks for just the target element.
@@ -75,8 +73,8 @@ func (kh *kindHandlers) listKinds(c echo.Context) error {
 	v.Results, err = cachedResults(ctx, kh.listResults, kh.lists, key, func(ctx context.Context) (store.KindPage, error) {
 		return kh.h.store.ListKinds(ctx, f)
 	}, func(ctx context.Context, res store.KindPage) (templ.Component, error) {
-		pv := v
-		pv.Page = res
+		// A value of its own: the load may run in the background while this request goes on.
+		pv := views.KindList{Filter: f, Page: res}
 		if res.Total == 0 && !pv.Filtered() {
 			n, err := kh.h.store.ScannedRepositoryCount(ctx)
 			if err != nil {
@@ -93,9 +91,7 @@ func (kh *kindHandlers) listKinds(c echo.Context) error {
 	if kindSwap(c, "kind-results") {
 		return render(c, http.StatusOK, v.Results)
 	}
-	if v.Groups, err = kh.groups.get(ctx, "", func(ctx context.Context) ([]store.Facet, error) {
-		return kh.h.store.KindGroups(ctx, 200)
-	}); err != nil {
+	if v.Groups, err = kh.h.store.KindGroups(ctx, 200); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.KindsPage(kh.h.layout(c, "Resources", "resources"), v))
@@ -145,9 +141,7 @@ func (kh *kindHandlers) showKind(c echo.Context) error {
 	}
 	key := cacheKey(group, kind, f.Q, f.Namespace, f.Sort, f.Page, f.PerPage)
 	v.Results, err = cachedResults(ctx, kh.nameResults, kh.names, key, load, func(_ context.Context, names store.KindNamePage) (templ.Component, error) {
-		pv := v
-		pv.Names = names
-		return views.KindNameResults(pv), nil
+		return views.KindNameResults(views.KindDetail{Kind: k, Filter: f, Names: names}), nil
 	})
 	if err != nil {
 		return err
@@ -171,9 +165,7 @@ func (kh *kindHandlers) showKindName(c echo.Context, k store.KindSummary, name s
 	v.Results, err = cachedResults(ctx, kh.objectResults, kh.objects, key, func(ctx context.Context) (store.KindObjectPage, error) {
 		return kh.h.store.ListKindObjects(ctx, k.Group, k.Kind, name, f)
 	}, func(_ context.Context, objs store.KindObjectPage) (templ.Component, error) {
-		pv := v
-		pv.Objects = objs
-		return views.KindObjectResults(pv), nil
+		return views.KindObjectResults(views.KindObjects{Kind: k, Name: name, Filter: f, Objects: objs}), nil
 	})
 	if err != nil {
 		return err

@@ -33,9 +33,8 @@ func (h *Handlers) listRepositories(c echo.Context) error {
 	results, err := cachedResults(ctx, h.repoListResults, h.repoLists, key, func(ctx context.Context) (store.RepoPage, error) {
 		return h.store.ListRepositories(ctx, f)
 	}, func(_ context.Context, res store.RepoPage) (templ.Component, error) {
-		pv := v
-		pv.Page = res
-		return views.RepoResults(pv), nil
+		// A value of its own: the load may run in the background while this request goes on.
+		return views.RepoResults(views.RepoList{Filter: f, Page: res, TokenSet: h.cfg.GitHubTokenSet}), nil
 	})
 	if err != nil {
 		return err
