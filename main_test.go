@@ -359,13 +359,15 @@ func TestBrowserLoginDashboardLogout(t *testing.T) {
 	if theme := text(`[data-theme-toggle]`); !strings.HasPrefix(theme, "Theme: ") {
 		t.Errorf("theme button %q: app.js did not run", theme)
 	}
-	// The sync button: htmx posts, the panel polls itself and ends with the counts, no reload.
+	// The server's start-up sync downloads the repository (the panel polls while it runs);
+	// then the head is scanned, and only a superuser's Rescan downloads it again. The button:
+	// htmx posts, the panel polls itself and ends with the counts, no reload.
 	step("open repository", chromedp.Navigate(base+"/repositories/"+repo.Owner+"/"+repo.Name),
-		chromedp.WaitVisible(css(`[data-testid="sync-button"]`)))
+		chromedp.WaitVisible(css(`[data-testid="rescan-button"]`)))
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.kubestatsMarker = 7")); err != nil {
 		t.Fatal(err)
 	}
-	step("sync", chromedp.Click(css(`[data-testid="sync-button"]`)), chromedp.WaitVisible(css(`[data-testid="sync-done"]`)))
+	step("rescan", chromedp.Click(css(`[data-testid="rescan-button"]`)), chromedp.WaitVisible(css(`[data-testid="sync-done"]`)))
 	if marker, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.kubestatsMarker || 0")); err != nil || marker != 7 {
 		t.Errorf("the page reloaded during the sync (marker %d, %v)", marker, err)
 	}
@@ -810,8 +812,9 @@ func TestBrowserCommunityWalk(t *testing.T) {
 		t.Errorf("repository page lists %d charts, want the four app-template releases and more", n)
 	}
 
-	// Sync now: htmx posts, the panel polls itself (every 2 s) and ends with the counts.
-	step("sync now", 20*time.Second, chromedp.Click(tid("sync-button")), chromedp.WaitVisible(tid("sync-done")))
+	// Rescan (the head is scanned, so Sync now would download nothing): htmx posts, the panel
+	// polls itself (every 2 s) and ends with the counts.
+	step("rescan", 20*time.Second, chromedp.Click(tid("rescan-button")), chromedp.WaitVisible(tid("sync-done")))
 	shoot("synced")
 	if st := text("sync-status"); st != "success" {
 		t.Errorf("sync status %q, want success\n%s", st, pageText())

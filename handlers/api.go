@@ -87,15 +87,10 @@ func badRequest(format string, args ...any) error {
 	return newAPIError(http.StatusBadRequest, "bad_request", fmt.Sprintf(format, args...))
 }
 
-// apiPage reads ?page= and ?per_page=: absent means the first page of 50; anything else that
-// is not a page number or a size from 1 to 500 is an error rather than silently replaced.
+// apiPage reads ?page= (checkQuery has validated it) and ?per_page=: absent means the first
+// page of 50; a size that is not from 1 to 500 is an error rather than silently replaced.
 func apiPage(c echo.Context) (page, perPage int, err error) {
-	page, perPage = 1, apiPerPage
-	if s := c.QueryParam("page"); s != "" {
-		if page, err = strconv.Atoi(s); err != nil || page < 1 {
-			return 0, 0, badRequest("page must be a whole number from 1.")
-		}
-	}
+	page, perPage = queryPage(c), apiPerPage
 	if s := c.QueryParam("per_page"); s != "" {
 		if perPage, err = strconv.Atoi(s); err != nil || perPage < 1 || perPage > apiMaxPerPage {
 			return 0, 0, badRequest("per_page must be a whole number from 1 to %d.", apiMaxPerPage)
@@ -439,7 +434,8 @@ func (a *apiHandlers) listRepoDeprecations(c echo.Context) error {
 }
 
 // syncRepository queues a sync like the page's sync button, answering in status codes:
-// 202 queued, 409 already queued or running, 422 nothing to sync, 403 an admin's business.
+// 202 queued, 409 already queued or running or already scanned (up_to_date), 422 nothing to
+// sync, 403 an admin's business (including ?rescan=true, a superuser's forced download).
 func (a *apiHandlers) syncRepository(c echo.Context) error {
 	r, err := a.h.visibleRepository(c)
 	if err != nil {
@@ -452,7 +448,13 @@ func (a *apiHandlers) syncRepository(c echo.Context) error {
 	if !canSync(u, r) {
 		return newAPIError(http.StatusForbidden, "forbidden", r.FullName()+": "+notSyncable(r))
 	}
-	switch err := a.h.jobs.QueueSync(c.Request().Context(), r.ID); {
+	rescan := c.QueryParam("rescan") == "true"
+	if rescan && !u.IsSuperuser {
+		return newAPIError(http.StatusForbidden, "forbidden", "Only a superuser may rescan an unchanged commit.")
+	}
+	switch err := a.h.jobs.QueueSync(c.Request().Context(), r.ID, rescan); {
+	case errors.Is(err, store.ErrUpToDate):
+		return newAPIError(http.StatusConflict, "up_to_date", r.FullName()+": "+upToDateMessage(r))
 	case errors.Is(err, store.ErrConflict):
 		return newAPIError(http.StatusConflict, "already_syncing", r.FullName()+": a sync is already queued or running.")
 	case errors.Is(err, store.ErrNotSyncable):

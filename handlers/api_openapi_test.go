@@ -110,8 +110,10 @@ func TestOpenAPIConformance(t *testing.T) {
 		{method: "GET", op: pRepo + "/images", path: repo("/images"), params: rp, token: "user", want: 200},
 		{method: "GET", op: pRepo + "/errors", path: repo("/errors"), params: rp, token: "user", want: 200},
 		{method: "GET", op: pRepo + "/deprecations", path: "/api/v1/repositories/comm3/home-ops/deprecations", params: map[string]string{"owner": "comm3", "name": "home-ops"}, token: "user", want: 200},
-		{method: "POST", op: pSync, path: repo("/sync"), params: rp, token: "user", want: 202},
-		{method: "POST", op: pSync, path: repo("/sync"), params: rp, token: "user", want: 409},
+		{method: "POST", op: pSync, path: repo("/sync"), params: rp, token: "user", want: 409},             // up to date
+		{method: "POST", op: pSync, path: repo("/sync?rescan=true"), params: rp, token: "user", want: 403}, // a superuser's action
+		{method: "POST", op: pSync, path: repo("/sync?rescan=true"), params: rp, token: "admin", want: 202},
+		{method: "POST", op: pSync, path: repo("/sync"), params: rp, token: "user", want: 409}, // already queued
 		{method: "POST", op: pSync, path: repo("/sync"), params: rp, want: 401},
 		{method: "POST", op: pSync, path: "/api/v1/repositories/comm6/home-ops/sync", params: map[string]string{"owner": "comm6", "name": "home-ops"}, token: "user", want: 403},
 		{method: "POST", op: pSync, path: "/api/v1/repositories/comm6/home-ops/sync", params: map[string]string{"owner": "comm6", "name": "home-ops"}, token: "admin", want: 422},

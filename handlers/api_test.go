@@ -530,9 +530,13 @@ func TestAPIAuth(t *testing.T) {
 	if r := anon.api("POST", sync, ""); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("anonymous sync: %d, want 401", r.StatusCode)
 	}
-	r := anon.api("POST", sync, tok)
+	// The head is scanned: a plain user's token is heard, and told there is nothing new.
+	if r := anon.api("POST", sync, tok); r.StatusCode != http.StatusConflict || errCode(t, r) != "up_to_date" {
+		t.Fatalf("token sync of a scanned head: %d %s; want 409 up_to_date", r.StatusCode, r.body)
+	}
+	r := anon.api("POST", sync+"?rescan=true", ce.token(adminEmail))
 	if r.StatusCode != http.StatusAccepted {
-		t.Fatalf("token sync: %d %s; want 202", r.StatusCode, r.body)
+		t.Fatalf("superuser token rescan: %d %s; want 202", r.StatusCode, r.body)
 	}
 	var q struct {
 		Data struct {

@@ -51,8 +51,8 @@ type chartRepos struct {
 
 func (ch *chartHandlers) listCharts(c echo.Context) error {
 	ctx := c.Request().Context()
-	page, _ := strconv.Atoi(c.QueryParam("page"))
-	f := store.ChartFilter{Q: c.QueryParam("q"), Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50}
+	page := queryPage(c)
+	f := store.ChartFilter{Q: c.QueryParam("q"), Sort: c.QueryParam("sort"), Page: page, PerPage: 50}
 	if _, ok := store.ChartSorts[f.Sort]; !ok {
 		f.Sort = ""
 	}
@@ -89,8 +89,8 @@ func (ch *chartHandlers) showChart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, _ := strconv.Atoi(c.QueryParam("page"))
-	v.Filter = store.ChartRepoFilter{Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50}
+	page := queryPage(c)
+	v.Filter = store.ChartRepoFilter{Sort: c.QueryParam("sort"), Page: page, PerPage: 50}
 	if !slices.Contains(store.ChartRepoSorts, v.Filter.Sort) {
 		v.Filter.Sort = ""
 	}

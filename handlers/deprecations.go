@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,10 +21,10 @@ func (h *Handlers) registerDeprecations(e *echo.Echo, read []echo.MiddlewareFunc
 // repositories that use that one.
 func (h *Handlers) listDeprecations(c echo.Context) error {
 	ctx := c.Request().Context()
-	page, _ := strconv.Atoi(c.QueryParam("page"))
+	page := queryPage(c)
 	v := views.DeprecationList{
 		Filter:     store.DeprecationFilter{Project: c.QueryParam("project"), Status: c.QueryParam("status")},
-		APIVersion: c.QueryParam("api"), Kind: c.QueryParam("kind"), Page: max(page, 1), PerPage: 50,
+		APIVersion: c.QueryParam("api"), Kind: c.QueryParam("kind"), Page: page, PerPage: 50,
 	}
 	var err error
 	if v.Drill() {

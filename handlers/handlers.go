@@ -56,7 +56,7 @@ type Config struct {
 type JobRunner interface {
 	RunAsync(job, trigger string) error
 	Infos() []jobs.Info
-	QueueSync(ctx context.Context, repoID int64) error
+	QueueSync(ctx context.Context, repoID int64, rescan bool) error
 	SyncQueued(repoID int64) bool
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,26 @@ type env struct {
 	user  store.User
 	// github is the fake GitHub the runner downloads from.
 	github *githubtest.Server
+	// logs holds what the handlers logged, for tests of what an operator sees.
+	logs *logBuffer
+}
+
+// logBuffer is a log destination that the server's goroutines may write while a test reads.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
@@ -54,7 +75,8 @@ func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
 	for _, e := range edit {
 		e(&cfg)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	// The runner talks to the project's fake GitHub: a sync button downloads from it, never from GitHub.
 	// Like main, the client has a token exactly when the pages are told one is set.
 	fake := githubtest.New(t)
@@ -70,9 +92,9 @@ func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h.Echo())
+	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, store: s, h: h, srv: srv, github: fake}
+	return &env{t: t, store: s, h: h, srv: srv, github: fake, logs: logs}
 }
 
 // withUsers adds a superuser and a plain user.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -27,10 +26,10 @@ const tagsShown = 30
 
 func (h *Handlers) listImages(c echo.Context) error {
 	ctx := c.Request().Context()
-	page, _ := strconv.Atoi(c.QueryParam("page"))
+	page := queryPage(c)
 	f := store.ImageFilter{
 		Q: c.QueryParam("q"), Registry: c.QueryParam("registry"), Pinning: c.QueryParam("pinning"),
-		Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50,
+		Sort: c.QueryParam("sort"), Page: page, PerPage: 50,
 	}
 	if _, ok := store.ImageSorts[f.Sort]; !ok {
 		f.Sort = ""
@@ -99,9 +98,9 @@ func (h *Handlers) showImage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, _ := strconv.Atoi(c.QueryParam("page"))
+	page := queryPage(c)
 	f := store.ImageUsageFilter{
-		Tag: views.TagFromParam(c.QueryParam("tag")), Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50,
+		Tag: views.TagFromParam(c.QueryParam("tag")), Sort: c.QueryParam("sort"), Page: page, PerPage: 50,
 	}
 	if _, ok := store.ImageUsageSorts[f.Sort]; !ok {
 		f.Sort = ""

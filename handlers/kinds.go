@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
@@ -58,11 +57,11 @@ func kindSwap(c echo.Context, target string) bool {
 
 func (kh *kindHandlers) listKinds(c echo.Context) error {
 	ctx := c.Request().Context()
-	page, _ := strconv.Atoi(c.QueryParam("page"))
+	page := queryPage(c)
 	f := store.KindFilter{
 		Group: views.GroupFromParam(c.QueryParam("group")), Kind: c.QueryParam("kind"),
 		Namespace: views.NamespaceFromParam(c.QueryParam("namespace")), Name: c.QueryParam("name"), Repo: c.QueryParam("repo"),
-		Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50,
+		Sort: c.QueryParam("sort"), Page: page, PerPage: 50,
 	}
 	if _, ok := store.KindSorts[f.Sort]; !ok {
 		f.Sort = ""
@@ -126,12 +125,12 @@ func (kh *kindHandlers) showKind(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, _ := strconv.Atoi(c.QueryParam("page"))
+	page := queryPage(c)
 	ns := views.NamespaceFromParam(c.QueryParam("namespace"))
 	if names, ok := c.QueryParams()["name"]; ok {
-		return kh.showKindName(c, k, names[0], ns, max(page, 1))
+		return kh.showKindName(c, k, names[0], ns, page)
 	}
-	f := store.KindNameFilter{Q: c.QueryParam("q"), Namespace: ns, Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50}
+	f := store.KindNameFilter{Q: c.QueryParam("q"), Namespace: ns, Sort: c.QueryParam("sort"), Page: page, PerPage: 50}
 	if _, ok := store.KindNameSorts[f.Sort]; !ok {
 		f.Sort = ""
 	}

@@ -151,7 +151,7 @@ func startLoad(t *testing.T, cfg handlers.Config) *loadServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.srv = httptest.NewServer(h.Echo())
+	l.srv = httptest.NewServer(h.Handler())
 	t.Cleanup(l.srv.Close)
 	l.env = &env{t: t, store: s, h: h, srv: l.srv, github: fake}
 	if l.env.admin, err = s.CreateUser(ctx, store.NewUser{Email: adminEmail, Name: "Admin", Password: password, IsSuperuser: true}); err != nil {
@@ -354,7 +354,7 @@ func backgroundSync(ctx context.Context, t *testing.T, s *store.Store, fake *git
 func (l *syncLoad) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		for _, id := range l.ids {
-			if err := l.s.RequestSync(ctx, id); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrConflict) {
+			if err := l.s.RequestSync(ctx, id, true); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrConflict) {
 				l.t.Errorf("background sync: request: %v", err)
 				return
 			}

@@ -55,7 +55,7 @@ func newMetricsEnv(t *testing.T, edit ...func(*handlers.Config)) (*env, *jobs.Ru
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h.Echo())
+	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, store: s, h: h, srv: srv, github: fake}, runner
 }

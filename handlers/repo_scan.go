@@ -41,9 +41,27 @@ func canSync(u *store.User, r store.Repository) bool {
 	return true
 }
 
+// canRescan: downloading a head that is already scanned is a superuser's explicit action,
+// because every download spends the instance's GitHub budget.
+func canRescan(u *store.User, r store.Repository) bool {
+	return u != nil && u.IsSuperuser && upToDate(r)
+}
+
+// upToDate: the head is scanned, successfully; a plain sync would download it again.
+func upToDate(r store.Repository) bool {
+	return r.Status() == "success" && r.HeadOID != "" && r.ScannedOID == r.HeadOID
+}
+
+// upToDateMessage is what a sync request of an up-to-date repository is told.
+func upToDateMessage(r store.Repository) string {
+	return "Commit " + r.HeadOID[:min(len(r.HeadOID), 7)] + " is already scanned: there is nothing new to download. " +
+		"A new commit is synced once the next refresh sees it."
+}
+
 func (h *Handlers) syncPanel(c echo.Context, r store.Repository) views.SyncPanel {
+	u := currentUser(c)
 	return views.SyncPanel{
-		Repo: r, CanSync: canSync(currentUser(c), r), Now: time.Now().UTC(), CSRF: csrfToken(c),
+		Repo: r, CanSync: canSync(u, r), CanRescan: canRescan(u, r), Now: time.Now().UTC(), CSRF: csrfToken(c),
 		Polling: r.SyncStatus == "syncing" || h.jobs.SyncQueued(r.ID),
 	}
 }
@@ -70,11 +88,14 @@ func (h *Handlers) syncRepository(c echo.Context) error {
 		return err
 	}
 	u := currentUser(c)
-	if !canSync(u, r) {
+	rescan := c.FormValue("rescan") == "1"
+	if !canSync(u, r) || (rescan && !u.IsSuperuser) {
 		return echo.NewHTTPError(http.StatusForbidden)
 	}
 	var msg string
-	switch err := h.jobs.QueueSync(ctx, r.ID); {
+	switch err := h.jobs.QueueSync(ctx, r.ID, rescan); {
+	case errors.Is(err, store.ErrUpToDate):
+		msg = upToDateMessage(r)
 	case errors.Is(err, store.ErrConflict):
 		msg = "A sync of this repository is already queued or running: this click started nothing."
 	case errors.Is(err, store.ErrNotSyncable):
@@ -123,8 +144,8 @@ func (h *Handlers) listRepoResources(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, _ := strconv.Atoi(c.QueryParam("page"))
-	f := store.ResourceFilter{Kind: c.QueryParam("kind"), Namespace: c.QueryParam("namespace"), Page: max(page, 1), PerPage: 100}
+	page := queryPage(c)
+	f := store.ResourceFilter{Kind: c.QueryParam("kind"), Namespace: c.QueryParam("namespace"), Page: page, PerPage: 100}
 	key := fmt.Sprintf("%s|%+v", repoStateKey(r), f)
 	// The data through the API's cache of the same pages.
 	results, err := cachedResults(ctx, h.repoResourceResults, h.repoResources, key, func(ctx context.Context) (store.ResourcePage, error) {
@@ -178,8 +199,8 @@ func (h *Handlers) listRepoEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, _ := strconv.Atoi(c.QueryParam("page"))
-	f := store.EventFilter{Type: c.QueryParam("type"), Page: max(page, 1), PerPage: 50}
+	page := queryPage(c)
+	f := store.EventFilter{Type: c.QueryParam("type"), Page: page, PerPage: 50}
 	key := cacheKey(repoStateKey(r), f.Type, f.Page, f.PerPage)
 	// The data through the API's cache of the same pages.
 	results, err := cachedResults(ctx, h.repoEventResults, h.repoEvents, key, func(ctx context.Context) (store.EventPage, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
@@ -16,11 +15,11 @@ import (
 
 func (h *Handlers) listRepositories(c echo.Context) error {
 	ctx := c.Request().Context()
-	page, _ := strconv.Atoi(c.QueryParam("page"))
+	page := queryPage(c)
 	f := store.RepoFilter{
 		Q: c.QueryParam("q"), Topic: c.QueryParam("topic"), Language: c.QueryParam("language"),
 		Status: c.QueryParam("status"), Archived: c.QueryParam("archived"), Fork: c.QueryParam("fork"),
-		Sort: c.QueryParam("sort"), Page: max(page, 1), PerPage: 50,
+		Sort: c.QueryParam("sort"), Page: page, PerPage: 50,
 	}
 	if _, ok := store.RepoSorts[f.Sort]; !ok {
 		f.Sort = ""

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -19,6 +21,9 @@ import (
 // data: images are Pico CSS's built-in icons.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// Handler is what the HTTP server serves: the router, answering HEAD wherever GET works.
+func (h *Handlers) Handler() http.Handler { return headAsGet(h.Echo()) }
 
 // Echo builds the router: one table of every route, grouped by who may call it.
 func (h *Handlers) Echo() *echo.Echo {
@@ -49,10 +54,10 @@ func (h *Handlers) Echo() *echo.Echo {
 				level = slog.LevelError
 			}
 			attrs := []slog.Attr{
-				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.String("method", requestMethod(c)), slog.String("uri", v.URI), slog.Int("status", v.Status),
 				slog.Int64("duration_ms", v.Latency.Milliseconds()), slog.String("ip", v.RemoteIP),
 			}
-			if v.Error != nil && v.Status >= 500 {
+			if v.Error != nil && (v.Status >= 500 || v.Status == http.StatusRequestTimeout) {
 				attrs = append(attrs, slog.String("err", v.Error.Error()))
 			}
 			h.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
@@ -66,6 +71,7 @@ func (h *Handlers) Echo() *echo.Echo {
 	e.Use(extraHeaders)
 	e.Use(h.instrument)
 	e.Use(middleware.BodyLimit("1M"))
+	e.Use(checkQuery)
 
 	// Static files and health probes carry no session and need no CSRF cookie.
 	e.Use(skipFor(h.csrf(), "/static/", "/api/", "/metrics"))
@@ -160,10 +166,18 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // cacheForever marks static files immutable: vendored files carry their version in
-// the name and the app's own files are linked with a content fingerprint.
+// the name and the app's own files are linked with a content fingerprint. Only a file that
+// is there: a 404 remembered for a year would outlive the next release's file.
 func cacheForever(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		res := c.Response()
+		res.Before(func() {
+			if res.Status < 400 {
+				res.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+			} else {
+				res.Header().Set("Cache-Control", "no-store")
+			}
+		})
 		return next(c)
 	}
 }
@@ -211,6 +225,11 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	var ve *store.ValidationError
 	var ae *APIError
 	switch {
+	case clientGone(c, err):
+		// The client stopped sending or left: its timeout, not our failure. Nobody reads
+		// the answer, so it is only a status for the request log.
+		_ = c.NoContent(http.StatusRequestTimeout)
+		return
 	case errors.As(err, &ae):
 		status, msg = ae.Status, ae.Message
 	case errors.As(err, &te):
@@ -241,10 +260,6 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	if status >= 500 {
 		h.log.Error("request failed", "method", c.Request().Method, "uri", c.Request().RequestURI, "err", err)
 	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
-	}
 	if isAPIv1(c.Request().URL.Path) {
 		code := apiErrorCode(status)
 		if ae != nil {
@@ -266,6 +281,16 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		h.log.Error("render error page", "err", rerr)
 		_ = c.String(status, msg)
 	}
+}
+
+// clientGone: err is the end of the request's own context (net/http cancels it when the
+// connection fails, a body read timing out included) or a timeout reading the body.
+func clientGone(c echo.Context, err error) bool {
+	if c.Request().Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func isCSRFError(he *echo.HTTPError) bool {

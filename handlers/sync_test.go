@@ -270,3 +270,59 @@ func TestPublicModeOpensReadOnlyViewsOnly(t *testing.T) {
 		t.Errorf("default mode /repositories: status %d, want a redirect to login", r.StatusCode)
 	}
 }
+
+// An unchanged, successfully scanned head is never downloaded again at a plain user's (or
+// token's) request: the button and the API say so. Superusers have an explicit Rescan.
+func TestSyncOfUnchangedHeadIsANoOpExceptRescan(t *testing.T) {
+	e := newEnv(t, withToken).withUsers()
+	e.withSyncRepo()
+	const path = "/repositories/owner1/home-ops"
+	user := e.client().mustLogin(userEmail)
+	user.htmxPost(path + "/sync")
+	user.pollSync(t, path)
+	if n := e.github.Stats().Tarball; n != 1 {
+		t.Fatalf("first sync: tarball downloads %d, want 1", n)
+	}
+
+	for range 3 {
+		r := user.htmxPost(path + "/sync")
+		d := r.doc(t)
+		if msg := d.Find(`[data-testid="sync-message"]`).Text(); !strings.Contains(msg, "already scanned") {
+			t.Fatalf("sync of an unchanged head: message %q, want it to say it is already scanned", msg)
+		}
+		if _, polling := d.Find(`[data-testid="sync-panel"]`).Attr("hx-trigger"); polling {
+			t.Fatal("a no-op sync answers with a polling panel")
+		}
+	}
+	token := e.token(userEmail)
+	if r := user.api(http.MethodPost, "/api/v1/repositories/owner1/home-ops/sync", token); r.StatusCode != http.StatusConflict || !strings.Contains(r.body, `"up_to_date"`) {
+		t.Fatalf("API sync of an unchanged head: status %d %s, want 409 up_to_date", r.StatusCode, r.body)
+	}
+	if r := user.api(http.MethodPost, "/api/v1/repositories/owner1/home-ops/sync?rescan=true", token); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("API rescan by a plain user: status %d, want 403", r.StatusCode)
+	}
+	if r := user.postRaw(path+"/sync", url.Values{"_csrf": {user.csrfToken()}, "rescan": {"1"}}, "HX-Request", "true"); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("rescan by a plain user: status %d, want 403", r.StatusCode)
+	}
+	if d := user.get(path).doc(t); d.Find(`[data-testid="rescan-button"]`).Length() != 0 {
+		t.Fatal("a plain user is offered Rescan")
+	}
+	if n := e.github.Stats().Tarball; n != 1 {
+		t.Fatalf("after repeated clicks: tarball downloads %d, want 1", n)
+	}
+
+	// A superuser rescans on purpose.
+	admin := e.client().mustLogin(adminEmail)
+	if d := admin.get(path).doc(t); d.Find(`[data-testid="rescan-button"]`).Length() != 1 {
+		t.Fatal("the superuser is not offered Rescan for an unchanged head")
+	}
+	r := admin.postRaw(path+"/sync", url.Values{"_csrf": {admin.csrfToken()}, "rescan": {"1"}}, "HX-Request", "true", "HX-Target", "sync-panel")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("rescan: status %d\n%s", r.StatusCode, r.body)
+	}
+	admin.pollSync(t, path)
+	if n := e.github.Stats().Tarball; n != 2 {
+		t.Fatalf("after a rescan: tarball downloads %d, want 2", n)
+	}
+
+}

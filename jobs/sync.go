@@ -116,15 +116,16 @@ func (r *Runner) syncDue(ctx context.Context) bool {
 }
 
 // QueueSync makes a repository due now and starts its sync in the background (the sync
-// button). ErrConflict when it is syncing or already queued: two clicks never sync twice.
-func (r *Runner) QueueSync(ctx context.Context, id int64) error {
+// button). ErrConflict when it is syncing or already queued: two clicks never sync twice;
+// store.ErrUpToDate when its head is already scanned and rescan is false.
+func (r *Runner) QueueSync(ctx context.Context, id int64, rescan bool) error {
 	sem := r.syncSem()
 	r.syncs.mu.Lock()
 	if r.syncs.queued[id] {
 		r.syncs.mu.Unlock()
 		return fmt.Errorf("jobs: sync already queued: %w", store.ErrConflict)
 	}
-	if err := r.store.RequestSync(ctx, id); err != nil {
+	if err := r.store.RequestSync(ctx, id, rescan); err != nil {
 		r.syncs.mu.Unlock()
 		return err
 	}

@@ -460,7 +460,7 @@ func TestSyncConcurrentRequestsDownloadOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			if i%2 == 0 {
-				errs[i] = p.runner.QueueSync(ctx, r.ID)
+				errs[i] = p.runner.QueueSync(ctx, r.ID, false)
 			} else {
 				_, errs[i] = p.runner.SyncRepo(ctx, r.ID)
 			}
@@ -517,7 +517,7 @@ func TestSyncNeverDownloadsBlockedOrUnapproved(t *testing.T) {
 	if counts["due"] != 0 || p.gh.Stats().Tarball != 0 {
 		t.Fatalf("blocked/unapproved downloaded: counts %v, tarballs %d", counts, p.gh.Stats().Tarball)
 	}
-	if err := p.runner.QueueSync(ctx, r0.ID); !errors.Is(err, store.ErrNotSyncable) {
+	if err := p.runner.QueueSync(ctx, r0.ID, false); !errors.Is(err, store.ErrNotSyncable) {
 		t.Fatalf("queue a blocked repo: got %v, want ErrNotSyncable", err)
 	}
 }

@@ -194,7 +194,7 @@ func TestSyncStateMachine(t *testing.T) {
 	if _, err := s.BeginSync(ctx, r.ID); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second BeginSync: got %v, want ErrConflict", err)
 	}
-	if err := s.RequestSync(ctx, r.ID); !errors.Is(err, store.ErrConflict) {
+	if err := s.RequestSync(ctx, r.ID, false); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("RequestSync while syncing: got %v, want ErrConflict", err)
 	}
 	if due, _ := s.DueForSync(ctx, 10); len(due) != 0 {
@@ -222,12 +222,24 @@ func TestSyncStateMachine(t *testing.T) {
 	if n, err := s.ResetInterruptedSyncs(ctx); err != nil || n != 1 {
 		t.Fatalf("reset: %d %v", n, err)
 	}
-	// After a success the unchanged head is not due, until someone asks.
+	// A scan of another commit leaves the head to sync, at anyone's request.
+	apply(t, s, r.ID, "older-oid", c.Now())
+	if err := s.RequestSync(ctx, r.ID, false); err != nil {
+		t.Fatalf("request sync of a head not scanned yet: %v", err)
+	}
+	// After a success the unchanged head is not due, and a plain request does not make it so:
+	// only a rescan downloads it again.
 	apply(t, s, r.ID, r.HeadOID, c.Now())
 	if due, _ := s.DueForSync(ctx, 10); len(due) != 0 {
 		t.Fatalf("scanned head is due: %+v", due)
 	}
-	if err := s.RequestSync(ctx, r.ID); err != nil {
+	if err := s.RequestSync(ctx, r.ID, false); !errors.Is(err, store.ErrUpToDate) {
+		t.Fatalf("request sync of the scanned head: got %v, want ErrUpToDate", err)
+	}
+	if due, _ := s.DueForSync(ctx, 10); len(due) != 0 {
+		t.Fatalf("refused request made the repo due: %+v", due)
+	}
+	if err := s.RequestSync(ctx, r.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := s.DueForSync(ctx, 10); len(due) != 1 {

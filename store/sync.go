@@ -26,6 +26,10 @@ func (t SyncTarget) FullName() string { return t.Owner + "/" + t.Name }
 // approval, gone from GitHub, or empty); the message says which.
 var ErrNotSyncable = errors.New("repository cannot be synced")
 
+// ErrUpToDate says a plain sync request found the head already scanned successfully: a
+// download would only repeat the last one and spend the instance's GitHub budget.
+var ErrUpToDate = errors.New("repository head already scanned")
+
 // syncable is the condition every sync path shares: an admin's block or tombstone, a pending
 // size approval or GitHub's absence keep the archive from ever being downloaded.
 const syncable = `deleted_at IS NULL AND blocked_at IS NULL AND approval <> 'pending' AND gone_at IS NULL AND head_oid <> ''`
@@ -89,12 +93,17 @@ func whyNotSyncable(r Repository) error {
 	}
 }
 
-// RequestSync makes a repository due now, even when its head was already scanned (the sync
-// button). A repo already syncing gives ErrConflict; one that may not sync, ErrNotSyncable.
-func (s *Store) RequestSync(ctx context.Context, id int64) error {
+// RequestSync makes a repository due now (the sync button). A head already scanned
+// successfully is downloaded again only for a rescan (a superuser's explicit action);
+// otherwise the request gives ErrUpToDate. A repo already syncing gives ErrConflict; one
+// that may not sync, ErrNotSyncable.
+func (s *Store) RequestSync(ctx context.Context, id int64, rescan bool) error {
+	// The up-to-date check is in the same statement as the update, so a scan finishing
+	// between a check and the update cannot let a download of the same head through.
 	res, err := s.w.ExecContext(ctx, `
 		UPDATE repositories SET sync_status = 'pending', next_sync_at = ?
-		WHERE id = ? AND sync_status <> 'syncing' AND `+syncable, s.now(), id)
+		WHERE id = ? AND sync_status <> 'syncing' AND `+syncable+`
+			AND (? OR sync_status <> 'success' OR scanned_oid IS NOT head_oid)`, s.now(), id, rescan)
 	if err != nil {
 		return fmt.Errorf("store: request sync of repository %d: %w", id, err)
 	}
@@ -105,8 +114,13 @@ func (s *Store) RequestSync(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	if !rescan && r.Status() == "success" && r.ScannedOID == r.HeadOID && r.HeadOID != "" {
+		return fmt.Errorf("store: sync %s: commit %s is already scanned: %w", r.FullName(), shortOID(r.HeadOID), ErrUpToDate)
+	}
 	return fmt.Errorf("store: sync %s: %w", r.FullName(), whyNotSyncable(r))
 }
+
+func shortOID(oid string) string { return oid[:min(len(oid), 7)] }
 
 // FailSync records a failed sync: the message is kept for users, the next attempt waits
 // until next, and the previous scan's data stays as it was.

@@ -143,12 +143,14 @@ func short(oid string) string {
 // SyncPanel is the repository page's index status and sync button, also the polled partial.
 type SyncPanel struct {
 	Repo    store.Repository
-	CanSync bool   // the button is offered
-	Polling bool   // a sync is queued or running: the panel refreshes itself
-	Message string // what the last click did
-	Done    bool   // a poll saw the sync end: the lists below are from before it
-	CSRF    string // for the no-script form post
-	Now     time.Time
+	CanSync bool // the button is offered
+	// CanRescan offers a superuser the download of a head that is already scanned.
+	CanRescan bool
+	Polling   bool   // a sync is queued or running: the panel refreshes itself
+	Message   string // what the last click did
+	Done      bool   // a poll saw the sync end: the lists below are from before it
+	CSRF      string // for the no-script form post
+	Now       time.Time
 }
 
 // RepoPath is the repository page's path; sub-pages append to it.
@@ -226,6 +228,11 @@ func withParams(base string, q url.Values, kv []string) string {
 		return base
 	}
 	return base + "?" + q.Encode()
+}
+
+// topicURL is the repositories list filtered by one topic, the topic encoded as a query value.
+func topicURL(topic string) string {
+	return withParams("/repositories", url.Values{}, []string{"topic", topic})
 }
 
 func pages(total, per int) int {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/kubestats/kubestats/store"
 )
 
@@ -45,5 +47,21 @@ func TestAgoNeverNegative(t *testing.T) {
 	past := now.Add(-90 * time.Minute)
 	if got := ago(&past, now); got != "1 h ago" {
 		t.Errorf("got %q, want 1 h ago", got)
+	}
+}
+
+// Topics come from GitHub: a link to the topic filter encodes them as a query value.
+func TestTopicLinksAreURLEncoded(t *testing.T) {
+	v := RepoDetail{Repo: store.Repository{Owner: "o", Name: "n", Topics: []string{"a&b c", "k8s-at-home"}},
+		History: templ.NopComponent, Scan: templ.NopComponent}
+	var b strings.Builder
+	if err := RepositoryPage(Layout{Title: "T"}, v).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{`href="/repositories?topic=a%26b+c"`, `href="/repositories?topic=k8s-at-home"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("topic link %s missing", want)
+		}
 	}
 }
