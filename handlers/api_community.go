@@ -225,15 +225,15 @@ func (a *apiHandlers) listDeprecations(c echo.Context) error {
 }
 
 func (a *apiHandlers) showJobs(c echo.Context) error {
-	v, err := a.h.jobsView(c)
+	runs, err := a.h.store.ListJobRuns(c.Request().Context(), "", 30)
 	if err != nil {
 		return err
 	}
-	out := apiJobs{Jobs: []apiJobInfo{}, Runs: []apiJobRun{}, GitHubTokenSet: v.TokenSet}
-	for _, in := range v.Jobs {
+	out := apiJobs{Jobs: []apiJobInfo{}, Runs: []apiJobRun{}, GitHubTokenSet: a.h.cfg.GitHubTokenSet}
+	for _, in := range a.h.jobs.Infos() {
 		out.Jobs = append(out.Jobs, newAPIJobInfo(in))
 	}
-	for _, r := range v.Runs {
+	for _, r := range runs {
 		counts := r.Counts
 		if counts == nil {
 			counts = map[string]int{}
@@ -242,7 +242,7 @@ func (a *apiHandlers) showJobs(c echo.Context) error {
 			StartedAt: apiTime(r.StartedAt), FinishedAt: apiTimePtr(r.FinishedAt), Counts: counts,
 			GraphQLRequests: r.GraphQLRequests, GraphQLPoints: r.GraphQLPoints, Retries: r.Retries})
 	}
-	rl := v.Rate
+	rl := a.h.github.RateLimit()
 	out.RateLimit = apiRateLimit{Known: rl.Known, Limit: rl.Limit, Remaining: rl.Remaining, Used: rl.Used}
 	if !rl.ResetAt.IsZero() {
 		out.RateLimit.ResetAt = apiTimePtr(&rl.ResetAt)

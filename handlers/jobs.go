@@ -16,7 +16,14 @@ func (h *Handlers) jobsView(c echo.Context) (views.JobsView, error) {
 	if err != nil {
 		return views.JobsView{}, err
 	}
-	return views.JobsView{Jobs: h.jobs.Infos(), Runs: runs, Rate: h.github.RateLimit(), TokenSet: h.cfg.GitHubTokenSet, Now: time.Now()}, nil
+	infos := h.jobs.Infos()
+	rows := make([]views.JobRow, len(infos))
+	for i, j := range infos {
+		rows[i] = views.JobRow{Name: j.Name, Describe: j.Describe, Every: j.Every, NextRun: j.NextRun, Running: j.Running, Enabled: j.Enabled}
+	}
+	rl := h.github.RateLimit()
+	return views.JobsView{Jobs: rows, Runs: runs, TokenSet: h.cfg.GitHubTokenSet, Now: time.Now(),
+		Rate: views.GitHubBudget{Known: rl.Known, Limit: rl.Limit, Remaining: rl.Remaining, ResetAt: rl.ResetAt, WaitingUntil: rl.WaitingUntil}}, nil
 }
 
 func (h *Handlers) showJobs(c echo.Context) error {

@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"go/build"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,20 @@ func TestTopicLinksAreURLEncoded(t *testing.T) {
 	for _, want := range []string{`href="/repositories?topic=a%26b+c"`, `href="/repositories?topic=k8s-at-home"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("topic link %s missing", want)
+		}
+	}
+}
+
+// Views render view models: they never reach into the job runner or the GitHub client, so
+// a page can be read (and tested) without either.
+func TestViewsImportNeitherJobsNorGitHub(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if imp == "github.com/kubestats/kubestats/jobs" || imp == "github.com/kubestats/kubestats/githubql" {
+			t.Errorf("views imports %s", imp)
 		}
 	}
 }
