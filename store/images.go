@@ -121,21 +121,9 @@ func (s *Store) ListImages(ctx context.Context, f ImageFilter) (ImagePage, error
 
 // ImageRegistries counts distinct images per registry, most first, for the filter menu.
 func (s *Store) ImageRegistries(ctx context.Context, limit int) ([]Facet, error) {
-	rows, err := s.query(ctx, `
+	out, err := s.facets(ctx, `
 		SELECT registry, count(*) AS n FROM image_stats GROUP BY registry ORDER BY n DESC, registry LIMIT ?`, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: image registries: %w", err)
-	}
-	defer rows.Close()
-	var out []Facet
-	for rows.Next() {
-		var f Facet
-		if err := rows.Scan(&f.Value, &f.Count); err != nil {
-			return nil, fmt.Errorf("store: image registries: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: image registries: %w", err)
 	}
 	return out, nil

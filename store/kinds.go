@@ -133,21 +133,9 @@ func (s *Store) ListKinds(ctx context.Context, f KindFilter) (KindPage, error) {
 
 // KindGroups counts kinds per API group, most first, for the filter menu.
 func (s *Store) KindGroups(ctx context.Context, limit int) ([]Facet, error) {
-	rows, err := s.query(ctx, `SELECT api_group, count(*) AS n FROM kind_stats
+	out, err := s.facets(ctx, `SELECT api_group, count(*) AS n FROM kind_stats
 		GROUP BY api_group ORDER BY n DESC, api_group LIMIT ?`, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: kind groups: %w", err)
-	}
-	defer rows.Close()
-	var out []Facet
-	for rows.Next() {
-		var f Facet
-		if err := rows.Scan(&f.Value, &f.Count); err != nil {
-			return nil, fmt.Errorf("store: kind groups: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: kind groups: %w", err)
 	}
 	return out, nil
