@@ -56,7 +56,11 @@ type Options struct {
 	// between body bytes (default 60 s). Downloads have no overall timeout: a big archive may take minutes.
 	DownloadStall time.Duration
 
+	// Now and After are the client's clock (defaults time.Now and time.After). After paces every wait:
+	// rate limits, Retry-After, retry backoff; tests pass a fake clock's. Download stall guards run on
+	// real time: they measure the network.
 	Now    func() time.Time
+	After  func(time.Duration) <-chan time.Time
 	Logger *slog.Logger
 	// Observer, when set, is told about every request, for process-wide metrics.
 	Observer Observer
@@ -148,6 +152,9 @@ func New(o Options) *Client {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -462,10 +469,8 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 		c.rate.WaitingUntil = time.Time{}
 		c.mu.Unlock()
 	}()
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-c.o.After(d):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
