@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func (p *pauseEnv) noneBefore(until time.Time, kinds ...githubtest.Kind) {
 	p.t.Helper()
 	first := true
 	for _, r := range p.gh.Requests() {
-		if !slicesContains(kinds, r.Kind) {
+		if !slices.Contains(kinds, r.Kind) {
 			continue
 		}
 		if first {
@@ -91,15 +92,6 @@ func (p *pauseEnv) noneBefore(until time.Time, kinds ...githubtest.Kind) {
 			p.t.Errorf("%s %s arrived at %s, before the limit's end %s", r.Kind, r.Path, r.Time.Format(time.TimeOnly), until.Format(time.TimeOnly))
 		}
 	}
-}
-
-func slicesContains(ks []githubtest.Kind, k githubtest.Kind) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // A secondary limit met by one download holds every request to the API host until Retry-After has
