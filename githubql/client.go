@@ -56,7 +56,11 @@ type Options struct {
 	// between body bytes (default 60 s). Downloads have no overall timeout: a big archive may take minutes.
 	DownloadStall time.Duration
 
+	// Now and After are the client's clock (defaults time.Now and time.After). After paces every wait:
+	// rate limits, Retry-After, retry backoff; tests pass a fake clock's. Download stall guards run on
+	// real time: they measure the network.
 	Now    func() time.Time
+	After  func(time.Duration) <-chan time.Time
 	Logger *slog.Logger
 	// Observer, when set, is told about every request, for process-wide metrics.
 	Observer Observer
@@ -106,7 +110,7 @@ type RateLimit struct {
 	Remaining    int
 	Used         int
 	ResetAt      time.Time
-	WaitingUntil time.Time // non-zero while a query waits for the limit to reset
+	WaitingUntil time.Time // non-zero while a request waits (for the reset, a secondary limit, a retry)
 }
 
 // Client talks to GitHub. It is safe for concurrent use.
@@ -115,8 +119,12 @@ type Client struct {
 	gql *githubv4.Client
 	hc  *http.Client
 
-	mu   sync.Mutex
-	rate RateLimit
+	gqlHost, apiHost string // the hosts of GraphQLURL and APIURL (one host on github.com)
+
+	mu    sync.Mutex
+	rate  RateLimit
+	held  map[string]time.Time // per host: no request is sent to it before this instant
+	waits map[*time.Time]bool  // the ends of the waits in progress, for RateLimit.WaitingUntil
 }
 
 // New returns a client; without a token every call returns ErrNoToken.
@@ -149,6 +157,9 @@ func New(o Options) *Client {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.After == nil {
+		o.After = time.After
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -160,12 +171,13 @@ func New(o Options) *Client {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c := &Client{o: o}
+	c := &Client{o: o, held: map[string]time.Time{}, waits: map[*time.Time]bool{}}
 	hosts := map[string]bool{}
-	for _, u := range []string{o.GraphQLURL, o.APIURL} {
-		if pu, err := url.Parse(u); err == nil {
-			hosts[pu.Host] = true
-		}
+	if pu, err := url.Parse(o.GraphQLURL); err == nil {
+		c.gqlHost, hosts[pu.Host] = pu.Host, true
+	}
+	if pu, err := url.Parse(o.APIURL); err == nil {
+		c.apiHost, hosts[pu.Host] = pu.Host, true
 	}
 	c.hc = &http.Client{
 		Transport:     &transport{token: o.Token, hosts: hosts, next: next},
@@ -180,11 +192,18 @@ func New(o Options) *Client {
 // Configured reports whether a token is set.
 func (c *Client) Configured() bool { return c.o.Token != "" }
 
-// RateLimit returns the last known rate-limit state.
+// RateLimit returns the last known rate-limit state; WaitingUntil is the latest end of the waits
+// in progress (for the budget, a secondary limit, a retry).
 func (c *Client) RateLimit() RateLimit {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rate
+	rl := c.rate
+	for end := range c.waits {
+		if end.After(rl.WaitingUntil) {
+			rl.WaitingUntil = *end
+		}
+	}
+	return rl
 }
 
 // Meter accumulates what the queries made under one context cost; a job attaches one
@@ -291,6 +310,9 @@ func (c *Client) query(ctx context.Context, q any, vars map[string]any, rl *rate
 		if err := c.waitForBudget(ctx); err != nil {
 			return nil, err
 		}
+		if err := c.waitForHost(ctx, c.gqlHost); err != nil {
+			return nil, err
+		}
 		info := &callInfo{}
 		err := c.gql.Query(context.WithValue(ctx, callKey{}, info), q, vars)
 		m.Requests.Add(1)
@@ -299,7 +321,7 @@ func (c *Client) query(ctx context.Context, q any, vars map[string]any, rl *rate
 			c.observer().GitHubRequest("graphql", "cancelled")
 			return nil, ctx.Err()
 		}
-		wait, retry, ferr := c.classify(err, info, attempt)
+		wait, hostWide, retry, ferr := c.classify(err, info, attempt)
 		if ferr == nil && !retry {
 			c.observer().GitHubRequest("graphql", "success")
 			if rl != nil && rl.Limit > 0 {
@@ -320,6 +342,10 @@ func (c *Client) query(ctx context.Context, q any, vars map[string]any, rl *rate
 		m.Retries.Add(1)
 		c.observer().GitHubRetry(retryReason(info.status))
 		c.o.Logger.Warn("github: retrying", "attempt", attempt, "wait_ms", wait.Milliseconds(), "err", ferr)
+		if hostWide {
+			c.holdHost(c.gqlHost, wait) // the next attempt waits for it, with every other request
+			continue
+		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, err
 		}
@@ -327,49 +353,53 @@ func (c *Client) query(ctx context.Context, q any, vars map[string]any, rl *rate
 	return nil, fmt.Errorf("githubql: giving up after %d attempts: %w", c.o.MaxAttempts, lastErr)
 }
 
-// classify decides what an answer means: success, retry after a wait, or a final error.
-func (c *Client) classify(err error, info *callInfo, attempt int) (wait time.Duration, retry bool, ferr error) {
+// classify decides what an answer means: success, retry after a wait, or a final error. hostWide
+// marks a secondary rate limit: GitHub counts those per token on the host, not per request, so the
+// wait holds every request to the host that answered (holdHost), not only this one's retry.
+func (c *Client) classify(err error, info *callInfo, attempt int) (wait time.Duration, hostWide, retry bool, ferr error) {
 	backoff := min(c.o.Backoff*time.Duration(math.Pow(2, float64(attempt-1))), time.Minute)
 	retryAfter, hasRetryAfter := parseRetryAfter(info.header, c.o.Now())
 	switch {
 	case info.status == 0 && err != nil: // no answer: network error or timeout
-		return backoff, true, fmt.Errorf("githubql: request failed: %w", err)
+		return backoff, false, true, fmt.Errorf("githubql: request failed: %w", err)
 	case info.status == http.StatusUnauthorized:
-		return 0, false, ErrUnauthorized
+		return 0, false, false, ErrUnauthorized
 	case info.status == http.StatusForbidden || info.status == http.StatusTooManyRequests:
 		switch {
 		case hasRetryAfter:
-			return retryAfter, true, fmt.Errorf("githubql: secondary rate limit (HTTP %d), retry after %s", info.status, retryAfter)
+			return retryAfter, true, true, fmt.Errorf("githubql: secondary rate limit (HTTP %d), retry after %s", info.status, retryAfter)
 		case info.header.Get("X-RateLimit-Remaining") == "0":
-			return c.untilReset(info.header), true, fmt.Errorf("githubql: rate limit exhausted (HTTP %d)", info.status)
+			// A primary limit is one resource's (GraphQL points, REST core): other requests learn it
+			// from their own budget (waitForBudget), and the host's other resource is not held.
+			return c.untilReset(info.header), false, true, fmt.Errorf("githubql: rate limit exhausted (HTTP %d)", info.status)
 		default:
-			return max(c.o.SecondaryWait, backoff), true, fmt.Errorf("githubql: secondary rate limit (HTTP %d)", info.status)
+			return max(c.o.SecondaryWait, backoff), true, true, fmt.Errorf("githubql: secondary rate limit (HTTP %d)", info.status)
 		}
 	case info.status >= 500:
 		if hasRetryAfter {
 			backoff = retryAfter
 		}
-		return backoff, true, fmt.Errorf("githubql: GitHub answered HTTP %d", info.status)
+		return backoff, false, true, fmt.Errorf("githubql: GitHub answered HTTP %d", info.status)
 	case info.status != http.StatusOK:
-		return 0, false, fmt.Errorf("githubql: GitHub answered HTTP %d: %w", info.status, err)
+		return 0, false, false, fmt.Errorf("githubql: GitHub answered HTTP %d: %w", info.status, err)
 	}
 	var other []string
 	for _, e := range info.errs {
 		switch e.Type {
 		case "RATE_LIMITED", "RATE_LIMIT": // GitHub has been seen sending either
-			return c.untilReset(info.header), true, errors.New("githubql: rate limited (RATE_LIMITED)")
+			return c.untilReset(info.header), false, true, errors.New("githubql: rate limited (RATE_LIMITED)")
 		case "NOT_FOUND":
 		default:
 			other = append(other, strings.TrimSpace(e.Type+" "+e.Message))
 		}
 	}
 	if len(other) > 0 {
-		return 0, false, fmt.Errorf("githubql: GraphQL errors: %s", strings.Join(other, "; "))
+		return 0, false, false, fmt.Errorf("githubql: GraphQL errors: %s", strings.Join(other, "; "))
 	}
 	if err != nil && len(info.errs) == 0 {
-		return 0, false, fmt.Errorf("githubql: %w", err) // e.g. an answer we could not decode
+		return 0, false, false, fmt.Errorf("githubql: %w", err) // e.g. an answer we could not decode
 	}
-	return 0, false, nil
+	return 0, false, false, nil
 }
 
 func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
@@ -451,21 +481,51 @@ func (c *Client) waitForBudget(ctx context.Context) error {
 	return nil
 }
 
+// holdHost holds every request to host for d (capped by MaxWait), GraphQL and downloads alike;
+// a hold already running longer stands.
+func (c *Client) holdHost(host string, d time.Duration) {
+	until := c.o.Now().Add(min(d, c.o.MaxWait))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until.After(c.held[host]) {
+		c.held[host] = until
+	}
+}
+
+// heldUntil is when host's hold ends; zero or past when there is none.
+func (c *Client) heldUntil(host string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held[host]
+}
+
+// waitForHost blocks while host is held (a hold may be extended meanwhile), or until ctx ends.
+func (c *Client) waitForHost(ctx context.Context, host string) error {
+	for {
+		d := c.heldUntil(host).Sub(c.o.Now())
+		if d <= 0 {
+			return nil
+		}
+		if err := c.sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
 // sleep waits d (capped by MaxWait) or until ctx ends, and shows the wait in RateLimit.
 func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	d = min(d, c.o.MaxWait)
+	end := c.o.Now().Add(d)
 	c.mu.Lock()
-	c.rate.WaitingUntil = c.o.Now().Add(d)
+	c.waits[&end] = true
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		c.rate.WaitingUntil = time.Time{}
+		delete(c.waits, &end)
 		c.mu.Unlock()
 	}()
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-c.o.After(d):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -25,6 +25,14 @@ var (
 // errRedirect marks a redirect the download refuses; it is not retried.
 var errRedirect = errors.New("githubql: refused redirect")
 
+// heldHostError stops a download at a redirect to a host that is held (a secondary limit there):
+// the download waits for the hold outside the attempt, then asks the API again for a fresh link.
+type heldHostError struct{ host string }
+
+func (e *heldHostError) Error() string {
+	return "githubql: " + e.host + " is held for a secondary rate limit"
+}
+
 // Tarball starts downloading the gzip tar of owner/name at ref (a full commit oid) from
 // {APIURL}/repos/{owner}/{name}/tarball/{ref}, following GitHub's redirect to its archive host.
 // The token goes to the configured API host only, never to the host the redirect leads to.
@@ -45,8 +53,13 @@ func (c *Client) Tarball(ctx context.Context, owner, name, ref string) (io.ReadC
 	m := meterFrom(ctx)
 	var lastErr error
 	for attempt := 1; attempt <= c.o.MaxAttempts; attempt++ {
+		// Held hosts are waited for here, before the attempt's stall guard starts: the API host
+		// now, the archive host when a redirect leads to it (heldHostError).
+		if err := c.waitForHost(ctx, c.apiHost); err != nil {
+			return nil, fmt.Errorf("tarball %s: %w", what, err)
+		}
 		m.Downloads.Add(1)
-		body, wait, retry, err := c.tarballAttempt(ctx, u, attempt)
+		body, wait, held, retry, err := c.tarballAttempt(ctx, u, attempt)
 		if err == nil {
 			c.observer().GitHubRequest("tarball", "success")
 			return body, nil
@@ -65,21 +78,34 @@ func (c *Client) Tarball(ctx context.Context, owner, name, ref string) (io.ReadC
 		}
 		m.Retries.Add(1)
 		c.observer().GitHubRetry(downloadRetryReason(err))
+		if held != "" {
+			// A secondary limit of the host that answered (API or archive host), or a redirect to a
+			// host already held: every request to that host waits, this retry with them.
+			c.holdHost(held, wait)
+			wait = max(c.heldUntil(held).Sub(c.o.Now()), 0)
+		}
 		c.o.Logger.Warn("github: retrying tarball", "repo", owner+"/"+name, "attempt", attempt, "wait_ms", wait.Milliseconds(), "err", err)
-		if err := c.sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("tarball %s: %w", what, err)
+		var werr error
+		if held != "" {
+			werr = c.waitForHost(ctx, held)
+		} else {
+			werr = c.sleep(ctx, wait)
+		}
+		if werr != nil {
+			return nil, fmt.Errorf("tarball %s: %w", what, werr)
 		}
 	}
 	return nil, fmt.Errorf("tarball %s: githubql: giving up after %d attempts: %w", what, c.o.MaxAttempts, lastErr)
 }
 
-// tarballAttempt makes one request (with its redirect). On success the body is the caller's.
-func (c *Client) tarballAttempt(ctx context.Context, u string, attempt int) (body io.ReadCloser, wait time.Duration, retry bool, err error) {
+// tarballAttempt makes one request (with its redirect). On success the body is the caller's. held
+// names the host whose secondary limit the failure was (the retry's wait holds every request to it).
+func (c *Client) tarballAttempt(ctx context.Context, u string, attempt int) (body io.ReadCloser, wait time.Duration, held string, retry bool, err error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
 	if err != nil {
 		cancel(nil)
-		return nil, 0, false, fmt.Errorf("githubql: %w", err)
+		return nil, 0, "", false, fmt.Errorf("githubql: %w", err)
 	}
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
@@ -93,29 +119,37 @@ func (c *Client) tarballAttempt(ctx context.Context, u string, attempt int) (bod
 		}
 		cancel(nil)
 		if ctx.Err() != nil {
-			return nil, 0, false, ctx.Err()
+			return nil, 0, "", false, ctx.Err()
 		}
-		return nil, c.backoff(attempt), true, fmt.Errorf("%w: no answer within %s", ErrStalled, c.o.DownloadStall)
+		return nil, c.backoff(attempt), "", true, fmt.Errorf("%w: no answer within %s", ErrStalled, c.o.DownloadStall)
 	}
 	if err != nil {
 		cancel(nil)
-		if errors.Is(err, errRedirect) {
-			return nil, 0, false, err
+		var he *heldHostError
+		switch {
+		case errors.Is(err, errRedirect):
+			return nil, 0, "", false, err
+		case errors.As(err, &he):
+			return nil, 0, he.host, true, he
 		}
-		wait, retry, err := c.classify(err, &callInfo{}, attempt) // no answer: network error
-		return nil, wait, retry, err
+		wait, _, retry, err := c.classify(err, &callInfo{}, attempt) // no answer: network error
+		return nil, wait, "", retry, err
 	}
 	if res.StatusCode == http.StatusOK {
 		d := &download{ctx: ctx, actx: actx, cancel: cancel, body: res.Body, stall: c.o.DownloadStall}
 		d.timer = time.AfterFunc(time.Hour, d.fire)
 		d.timer.Stop()
-		return d, 0, false, nil
+		return d, 0, "", false, nil
 	}
 	msg := errorMessage(res)
 	res.Body.Close()
 	cancel(nil)
-	wait, retry, err = c.classifyDownload(res.StatusCode, res.Header, msg, res.Request.URL.Host, attempt)
-	return nil, wait, retry, err
+	host := res.Request.URL.Host
+	wait, hostWide, retry, err := c.classifyDownload(res.StatusCode, res.Header, msg, host, attempt)
+	if hostWide {
+		held = host
+	}
+	return nil, wait, held, retry, err
 }
 
 // downloadClient is the client's HTTP client without its overall timeout, with a redirect policy
@@ -133,6 +167,9 @@ func (c *Client) downloadClient() *http.Client {
 				return fmt.Errorf("%w: from https to %s", errRedirect, req.URL.Redacted())
 			}
 			req.Header.Del("Authorization") // defence in depth: the transport adds it per hop, API host only
+			if c.heldUntil(req.URL.Host).After(c.o.Now()) {
+				return &heldHostError{host: req.URL.Host} // not while the stall guard runs, nor on a link that may expire
+			}
 			if next := c.hc.CheckRedirect; next != nil {
 				return next(req, via)
 			}
@@ -141,26 +178,26 @@ func (c *Client) downloadClient() *http.Client {
 	}
 }
 
-// classifyDownload decides what a non-200 answer to a tarball request means.
-func (c *Client) classifyDownload(status int, h http.Header, msg, host string, attempt int) (time.Duration, bool, error) {
+// classifyDownload decides what a non-200 answer to a tarball request means (hostWide: see classify).
+func (c *Client) classifyDownload(status int, h http.Header, msg, host string, attempt int) (wait time.Duration, hostWide, retry bool, err error) {
 	detail := fmt.Sprintf("HTTP %d from %s", status, host)
 	if msg != "" {
 		detail += ": " + msg
 	}
 	switch {
 	case status == http.StatusNotFound || status == http.StatusGone:
-		return 0, false, fmt.Errorf("%w: repository or commit (%s)", ErrNotFound, detail)
+		return 0, false, false, fmt.Errorf("%w: repository or commit (%s)", ErrNotFound, detail)
 	case status == http.StatusUnavailableForLegalReasons:
-		return 0, false, fmt.Errorf("%w: repository blocked (%s)", ErrNotFound, detail)
+		return 0, false, false, fmt.Errorf("%w: repository blocked (%s)", ErrNotFound, detail)
 	case status == http.StatusUnauthorized:
-		return 0, false, ErrUnauthorized
+		return 0, false, false, ErrUnauthorized
 	case status == http.StatusForbidden && !rateLimited(h, msg):
-		return 0, false, fmt.Errorf("githubql: GitHub refused the download (%s)", detail)
+		return 0, false, false, fmt.Errorf("githubql: GitHub refused the download (%s)", detail)
 	case status == http.StatusForbidden || status == http.StatusTooManyRequests || status >= 500:
-		wait, retry, err := c.classify(nil, &callInfo{status: status, header: h}, attempt)
-		return wait, retry, &statusError{status: status, err: err}
+		wait, hostWide, retry, err := c.classify(nil, &callInfo{status: status, header: h}, attempt)
+		return wait, hostWide, retry, &statusError{status: status, err: err}
 	}
-	return 0, false, fmt.Errorf("githubql: GitHub answered %s", detail)
+	return 0, false, false, fmt.Errorf("githubql: GitHub answered %s", detail)
 }
 
 // statusError keeps a failed download attempt's HTTP status, to tell retry reasons apart.
@@ -175,9 +212,12 @@ func (e *statusError) Unwrap() error { return e.err }
 // downloadRetryReason names why a download attempt is retried (see retryReason).
 func downloadRetryReason(err error) string {
 	var se *statusError
+	var he *heldHostError
 	switch {
 	case errors.Is(err, ErrStalled):
 		return "stalled"
+	case errors.As(err, &he):
+		return "rate_limit"
 	case errors.As(err, &se):
 		return retryReason(se.status)
 	}

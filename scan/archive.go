@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strconv"
 	"strings"
 	"unicode"
@@ -27,7 +26,9 @@ var ErrCorruptArchive = errors.New("scan: archive truncated or corrupt")
 // names that are not UTF-8 or hold control characters, entries outside the top directory, repeats
 // of a manifest path (the first one counts), hard links, devices, FIFOs and other special types (git
 // never writes these, so they are always listed), and symlinks whose name or target is a manifest
-// (other symlinks are common in repositories and not worth a line).
+// (other symlinks are common in repositories and not worth a line). Each name is listed once, with
+// its first entry's reason; an entry skipped for its name is listed under the whole entry name (top
+// directory included), since no repository path fits it.
 //
 // Exceeding Limits.MaxEntries or Limits.MaxArchiveBytes (uncompressed) returns a *LimitError: a
 // partial tree would look like deletions. A truncated or corrupt archive returns an error matching
@@ -46,7 +47,7 @@ func tarGz(ctx context.Context, r io.Reader, s *Scanner, add func(file string, r
 	}
 	in := &archiveInput{r: r}
 	cnt := &archiveCounter{ctx: ctx, max: lim.MaxArchiveBytes}
-	a := &archiveScan{s: s, add: add, in: in, cnt: cnt, seen: map[string]bool{}}
+	a := &archiveScan{s: s, add: add, in: in, cnt: cnt, seen: map[string]bool{}, listed: map[string]bool{}}
 	zr, err := gzip.NewReader(in)
 	if err != nil {
 		return nil, a.fail(err)
@@ -90,12 +91,13 @@ func tarGz(ctx context.Context, r io.Reader, s *Scanner, add func(file string, r
 
 // archiveScan is the state of one TarGz call.
 type archiveScan struct {
-	s    *Scanner
-	add  func(file string, r io.Reader) error
-	in   *archiveInput
-	cnt  *archiveCounter
-	root string          // the top directory, from the first entry with a valid name
-	seen map[string]bool // manifest paths already met
+	s      *Scanner
+	add    func(file string, r io.Reader) error
+	in     *archiveInput
+	cnt    *archiveCounter
+	root   string          // the top directory, from the first entry with a valid name
+	seen   map[string]bool // manifest paths already met
+	listed map[string]bool // names already listed as skipped
 }
 
 // entry handles one tar header.
@@ -113,7 +115,7 @@ func (a *archiveScan) entry(hdr *tar.Header, tr *tar.Reader) error {
 	}
 	if manifest {
 		if a.seen[rel] {
-			a.s.Skip(rel, "duplicate entry: the archive holds this path more than once")
+			a.skip(rel, "duplicate entry: the archive holds this path more than once")
 			return nil
 		}
 		a.seen[rel] = true
@@ -124,7 +126,7 @@ func (a *archiveScan) entry(hdr *tar.Header, tr *tar.Reader) error {
 			return nil
 		}
 		if max := a.s.opts.Limits.MaxFileBytes; hdr.Size > max {
-			a.s.Skip(rel, tooBigReason(max)) // the same words as AddFile and Dir use
+			a.skip(rel, tooBigReason(max)) // the same words as AddFile and Dir use
 			return nil
 		}
 		er := &archiveEntry{r: tr}
@@ -137,18 +139,18 @@ func (a *archiveScan) entry(hdr *tar.Header, tr *tar.Reader) error {
 		}
 	case tar.TypeSymlink:
 		if manifest || IsManifest(hdr.Linkname) {
-			a.s.Skip(rel, "symlink to "+strconv.Quote(clip(hdr.Linkname)))
+			a.skip(rel, "symlink to "+strconv.Quote(clip(hdr.Linkname)))
 		}
 	case tar.TypeLink:
-		a.s.Skip(rel, "hard link to "+strconv.Quote(clip(hdr.Linkname)))
+		a.skip(rel, "hard link to "+strconv.Quote(clip(hdr.Linkname)))
 	case tar.TypeChar:
-		a.s.Skip(rel, "character device")
+		a.skip(rel, "character device")
 	case tar.TypeBlock:
-		a.s.Skip(rel, "block device")
+		a.skip(rel, "block device")
 	case tar.TypeFifo:
-		a.s.Skip(rel, "named pipe (FIFO)")
+		a.skip(rel, "named pipe (FIFO)")
 	default:
-		a.s.Skip(rel, fmt.Sprintf("unsupported tar entry type %q", hdr.Typeflag))
+		a.skip(rel, fmt.Sprintf("unsupported tar entry type %q", hdr.Typeflag))
 	}
 	return nil
 }
@@ -159,10 +161,15 @@ const typeRegA = '\x00'
 
 // relPath strips the top directory from hdr.Name. It returns ok=false for an entry it skipped
 // (with the reason recorded), and rel="" for the top directory itself.
+//
+// An entry skipped for its name is listed under that whole name, top directory included: it is no
+// path of the repository, and a shortened name could collide with another entry's (top/../x.yaml
+// and ../x.yaml are different entries). The name is checked before it can set the top directory, so
+// a hostile first entry cannot take the root's place.
 func (a *archiveScan) relPath(hdr *tar.Header) (rel string, ok bool) {
 	name := hdr.Name
 	skip := func(shown, reason string) (string, bool) {
-		a.s.Skip(clip(shown), reason)
+		a.skip(clip(shown), reason)
 		return "", false
 	}
 	switch {
@@ -173,13 +180,14 @@ func (a *archiveScan) relPath(hdr *tar.Header) (rel string, ok bool) {
 	case strings.HasPrefix(name, "/"):
 		return skip(name, "absolute path")
 	}
-	top, rest, nested := strings.Cut(strings.TrimSuffix(name, "/"), "/")
-	switch {
-	case top == "..":
+	switch nameShape(strings.TrimSuffix(name, "/")) {
+	case escapes:
 		return skip(name, "path escapes the archive root")
-	case top == "." || top == "":
+	case notCanonical:
 		return skip(name, "path is not canonical (empty, \".\" or \"..\" parts)")
-	case !nested && hdr.Typeflag != tar.TypeDir:
+	}
+	top, rest, nested := strings.Cut(strings.TrimSuffix(name, "/"), "/")
+	if !nested && hdr.Typeflag != tar.TypeDir {
 		return skip(name, "outside the archive's top directory") // a file beside it
 	}
 	if a.root == "" {
@@ -188,16 +196,45 @@ func (a *archiveScan) relPath(hdr *tar.Header) (rel string, ok bool) {
 	if top != a.root {
 		return skip(name, "outside the archive's top directory "+strconv.Quote(a.root+"/"))
 	}
-	if rest == "" {
-		return "", true
-	}
-	switch clean := path.Clean(rest); {
-	case clean == ".." || strings.HasPrefix(clean, "../"):
-		return skip(rest, "path escapes the archive root")
-	case clean != rest:
-		return skip(rest, "path is not canonical (empty, \".\" or \"..\" parts)")
-	}
 	return rest, true
+}
+
+// Shapes of an entry name, for relPath.
+const (
+	canonical    = iota
+	notCanonical // an empty, "." or ".." part that stays inside the top directory
+	escapes      // a ".." part that climbs to the archive root or above it, out of the top directory
+)
+
+// nameShape classifies a relative entry name (without its trailing slash). The archive root itself
+// is outside the repository: the repository is the top directory below it.
+func nameShape(name string) int {
+	shape, depth := canonical, 0
+	for part := range strings.SplitSeq(name, "/") {
+		switch part {
+		case "..":
+			if depth--; depth <= 0 {
+				return escapes
+			}
+			shape = notCanonical
+		case "", ".":
+			shape = notCanonical
+		default:
+			depth++
+		}
+	}
+	return shape
+}
+
+// skip lists an entry that is not read, once per name: a repeat of a name already listed (a second
+// symlink, a manifest path met again after its first entry was skipped) adds nothing, so each name
+// shows once with the first entry's reason.
+func (a *archiveScan) skip(file, reason string) {
+	if a.listed[file] {
+		return
+	}
+	a.listed[file] = true
+	a.s.Skip(file, reason)
 }
 
 // fail turns an error met while reading the archive into what TarGz returns.

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -276,10 +277,10 @@ func TestTarGzHostileEntriesAreSkipped(t *testing.T) {
 		"tty":                          "character device",
 		"sda.yaml":                     "block device",
 		"pipe":                         "named pipe (FIFO)",
-		"../../etc/cron.yaml":          "path escapes the archive root",
-		"a/../../escape.yaml":          "path escapes the archive root",
-		"a/../ok.yaml":                 `path is not canonical (empty, "." or ".." parts)`,
-		"a//b.yaml":                    `path is not canonical (empty, "." or ".." parts)`,
+		top + "/../../etc/cron.yaml":   "path escapes the archive root",
+		top + "/a/../../escape.yaml":   "path escapes the archive root",
+		top + "/a/../ok.yaml":          `path is not canonical (empty, "." or ".." parts)`,
+		top + "/a//b.yaml":             `path is not canonical (empty, "." or ".." parts)`,
 		top + "/caf\uFFFD.yaml":        "name is not valid UTF-8",
 		`"` + top + `/new\nline.yaml"`: "name contains control characters",
 		"ok.yaml":                      "duplicate entry: the archive holds this path more than once",
@@ -302,6 +303,61 @@ func TestTarGzHostileEntriesAreSkipped(t *testing.T) {
 	if len(res.Skipped) != len(want) {
 		t.Errorf("got %d skipped, want %d", len(res.Skipped), len(want))
 	}
+}
+
+// Entries whose names escape the root, or are absolute, are never read and are listed once each,
+// under their own names: two different entries never show as the same path (an entry inside the top
+// directory is not shortened to a name that collides with one outside it), and a repeated entry, or an
+// entry skipped for one reason and repeated, gives one line with the first reason.
+func TestTarGzEscapingEntriesAreListedOnce(t *testing.T) {
+	evil := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: evil\n"
+	hostile := []ent{
+		{name: "../evil.yaml", body: evil},
+		{name: "/abs.yaml", body: evil},
+		{name: "a/../../b.yaml", body: evil},
+	}
+	var es []ent
+	es = append(es, hostile...) // before the top directory: none of them may become the root
+	es = append(es, github(
+		ent{name: "ok.yaml", body: "a: 1\n"},
+		ent{name: "../evil.yaml", body: evil},
+		ent{name: "/abs.yaml", body: evil}, // top + "//abs.yaml"
+		ent{name: "a/../../b.yaml", body: evil},
+		ent{name: "link.yaml", typ: tar.TypeSymlink, link: "ok.yaml"},
+		ent{name: "link.yaml", typ: tar.TypeSymlink, link: "ok.yaml"},
+		ent{name: "link.yaml", body: evil},
+	)...)
+	es = append(es, hostile...) // repeated: still one line each
+	res, rd, err := scanArchive(t, context.Background(), targz(t, es...), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rd.files, []string{"ok.yaml"}) {
+		t.Errorf("got files read %q, want only ok.yaml", rd.files)
+	}
+	if len(res.Objects) != 0 || len(res.Errors) != 0 {
+		t.Errorf("got objects %+v and errors %+v, want none: no hostile entry is read", res.Objects, res.Errors)
+	}
+	want := []FileError{
+		{File: "../evil.yaml", Message: "path escapes the archive root"},
+		{File: "/abs.yaml", Message: "absolute path"},
+		{File: "a/../../b.yaml", Message: "path escapes the archive root"},
+		{File: "link.yaml", Message: `symlink to "ok.yaml"`},
+		{File: top + "/../evil.yaml", Message: "path escapes the archive root"},
+		{File: top + "//abs.yaml", Message: `path is not canonical (empty, "." or ".." parts)`},
+		{File: top + "/a/../../b.yaml", Message: "path escapes the archive root"},
+	}
+	if !slices.Equal(res.Skipped, want) {
+		t.Errorf("got skipped\n%s\nwant\n%s", fileErrors(res.Skipped), fileErrors(want))
+	}
+}
+
+func fileErrors(fes []FileError) string {
+	var b strings.Builder
+	for _, fe := range fes {
+		b.WriteString("  " + strconv.Quote(fe.File) + ": " + fe.Message + "\n")
+	}
+	return b.String()
 }
 
 func TestTarGzCorruptInput(t *testing.T) {

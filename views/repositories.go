@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"io/fs"
 	"net/url"
 	"strconv"
 	"strings"
@@ -164,9 +165,11 @@ type RepoScan struct {
 	Problems     []store.ScanProblem
 }
 
-// fileURL links a file of the scanned commit on GitHub, at a line when known.
+// fileURL links a file of the scanned commit on GitHub, at a line when known. A path that is not a
+// path inside the repository (absolute, "..", "." or empty parts: a hostile archive entry's name)
+// gets no link: the blob URL would point somewhere else or nowhere.
 func fileURL(r store.Repository, path string, line int) string {
-	if r.URL == "" || r.ScannedOID == "" {
+	if r.URL == "" || r.ScannedOID == "" || !fs.ValidPath(path) || path == "." {
 		return ""
 	}
 	parts := strings.Split(path, "/")

@@ -293,18 +293,10 @@ func (s *Server) injectGraphQLFault(w *recorder) bool {
 	s.mu.Lock()
 	now := s.now()
 	f := &s.faults
-	status, retryAfter, kind := 0, time.Duration(0), ""
+	status := 0
+	kind, retryAfter := s.limitLocked(now, &f.secondaryNext, &f.penaltyUntil)
 	switch {
-	case now.Before(f.penaltyUntil):
-		kind, retryAfter = "penalty", f.penaltyUntil.Sub(now)
-		s.stats.EarlyRetries++
-	case len(f.secondaryNext) > 0:
-		kind, retryAfter = "secondary", f.secondaryNext[0]
-		f.secondaryNext = f.secondaryNext[1:]
-		if retryAfter > 0 {
-			retryAfter = time.Duration(math.Ceil(retryAfter.Seconds())) * time.Second
-			f.penaltyUntil = now.Add(retryAfter)
-		}
+	case kind != "":
 	case f.failNext > 0:
 		f.failNext--
 		kind, status = "status", f.failNextStatus
@@ -332,9 +324,7 @@ func (s *Server) injectGraphQLFault(w *recorder) bool {
 		writeUnicorn(w, status)
 	default:
 		setRateHeaders(w, snap)
-		if retryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
-		}
+		retryAfterHeader(w, retryAfter)
 		w.errType = "SECONDARY_RATE_LIMIT"
 		writeJSON(w, http.StatusForbidden, map[string]string{
 			"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:1111:2222:3333:44444444.",
@@ -342,6 +332,33 @@ func (s *Server) injectGraphQLFault(w *recorder) bool {
 		})
 	}
 	return true
+}
+
+// limitLocked decides whether a request meets a secondary rate limit: the running penalty of its
+// host (until), or the next limit queued for its endpoint, which starts a penalty of retryAfter
+// (rounded up to whole seconds, as Retry-After says). kind is "penalty", "secondary" or "".
+func (s *Server) limitLocked(now time.Time, queue *[]time.Duration, until *time.Time) (kind string, retryAfter time.Duration) {
+	switch {
+	case now.Before(*until):
+		s.stats.EarlyRetries++
+		return "penalty", until.Sub(now)
+	case len(*queue) > 0:
+		retryAfter = (*queue)[0]
+		*queue = (*queue)[1:]
+		if retryAfter > 0 {
+			retryAfter = time.Duration(math.Ceil(retryAfter.Seconds())) * time.Second
+			*until = now.Add(retryAfter)
+		}
+		return "secondary", retryAfter
+	}
+	return "", 0
+}
+
+// retryAfterHeader sets Retry-After in whole seconds, rounded up; none for d <= 0.
+func retryAfterHeader(w http.ResponseWriter, d time.Duration) {
+	if d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	}
 }
 
 // queryMeta is what the server needs to know about a document besides executing it.

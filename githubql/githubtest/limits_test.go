@@ -274,3 +274,112 @@ func TestCountersAndRequestLog(t *testing.T) {
 		t.Errorf("after ResetStats: got %+v and %d requests", st, len(s.Requests()))
 	}
 }
+
+// A secondary limit met by a tarball request is the API host's: GraphQL is held too, the archive host is not.
+func TestTarballSecondaryLimitPenalisesTheAPIHost(t *testing.T) {
+	clock := NewClock(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
+	s := New(t, WithNow(clock.Now))
+	sha := strings.Repeat("ab", 20)
+	s.AddRepos(Repo{Owner: "o", Name: "n", DefaultBranch: "main", HeadOID: sha, Files: map[string]string{"a.yaml": "a: 1\n"}})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	tarball := func() *http.Response {
+		return getWithHeader(t, noFollow, s.APIURL()+"repos/o/n/tarball/"+sha, s.Token())
+	}
+	s.SecondaryLimitNextTarball(1500 * time.Millisecond)
+
+	r := tarball()
+	var body map[string]string
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if r.StatusCode != http.StatusForbidden || r.Header.Get("Retry-After") != "2" ||
+		!strings.HasPrefix(body["message"], "You have exceeded a secondary rate limit.") {
+		t.Fatalf("got %d, Retry-After %q, body %v; want 403, 2 (rounded up) and GitHub's message", r.StatusCode, r.Header.Get("Retry-After"), body)
+	}
+	clock.Advance(time.Second)
+	if a := post(t, s.GraphQLURL(), s.Token(), tinyQuery, nil); a.Status != http.StatusForbidden || a.Header.Get("Retry-After") != "1" {
+		t.Errorf("GraphQL during the penalty: got %d with Retry-After %q, want 403 with 1", a.Status, a.Header.Get("Retry-After"))
+	}
+	if load := get(t, s.CodeloadURL()+"/o/n/legacy.tar.gz/"+sha); load.StatusCode != http.StatusOK {
+		t.Errorf("archive host during the API penalty: got %d, want 200", load.StatusCode)
+	}
+	clock.Advance(time.Second)
+	if r := tarball(); r.StatusCode != http.StatusFound {
+		t.Errorf("tarball after Retry-After: got %d, want 302", r.StatusCode)
+	}
+	if st := s.Stats(); st.EarlyRetries != 1 || st.Injected != 2 {
+		t.Errorf("got %d early retries and %d injected, want 1 and 2", st.EarlyRetries, st.Injected)
+	}
+}
+
+// The archive host's limit is its own: 429 with Retry-After there, the API host answers on.
+func TestCodeloadRateLimit(t *testing.T) {
+	clock := NewClock(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
+	s := New(t, WithNow(clock.Now))
+	sha := strings.Repeat("ab", 20)
+	s.AddRepos(Repo{Owner: "o", Name: "n", DefaultBranch: "main", HeadOID: sha, Files: map[string]string{"a.yaml": "a: 1\n"}})
+	load := func() *http.Response { return get(t, s.CodeloadURL()+"/o/n/legacy.tar.gz/"+sha) }
+	s.RateLimitNextCodeload(time.Second)
+
+	if r := load(); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("got %d with Retry-After %q, want 429 with 1", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	if r := load(); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("early retry: got %d, want 429", r.StatusCode)
+	}
+	if a := post(t, s.GraphQLURL(), s.Token(), tinyQuery, nil); a.Status != http.StatusOK {
+		t.Errorf("GraphQL during the archive host's penalty: got %d, want 200", a.Status)
+	}
+	clock.Advance(time.Second)
+	if r := load(); r.StatusCode != http.StatusOK {
+		t.Errorf("after Retry-After: got %d, want 200", r.StatusCode)
+	}
+	if st := s.Stats(); st.EarlyRetries != 1 || st.Injected != 2 {
+		t.Errorf("got %d early retries and %d injected, want 1 and 2", st.EarlyRetries, st.Injected)
+	}
+}
+
+func TestClockAfterFiresWhenTheClockGetsThere(t *testing.T) {
+	start := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	clock := NewClock(start)
+	if got := <-clock.After(0); !got.Equal(start) {
+		t.Errorf("After(0): got %v, want now", got)
+	}
+	short, long := clock.After(time.Second), clock.After(time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := clock.WaitFor(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(999 * time.Millisecond)
+	select {
+	case <-short:
+		t.Fatal("fired before its time")
+	default:
+	}
+	clock.Advance(time.Millisecond)
+	if got := <-short; !got.Equal(start.Add(time.Second)) {
+		t.Errorf("got %v, want start+1s", got)
+	}
+	if n := clock.Pending(); n != 1 {
+		t.Errorf("got %d pending, want 1", n)
+	}
+	clock.Set(start.Add(time.Hour))
+	<-long
+	// WaitFor returns once a waiter starts, from another goroutine.
+	go clock.After(time.Second)
+	if err := clock.WaitFor(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// get fetches u without credentials; the body is closed when the test ends.
+func get(t *testing.T, u string) *http.Response {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}

@@ -10,8 +10,10 @@
 package githubtest
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -65,7 +67,7 @@ type Stats struct {
 	Unauthorized     int // requests answered 401, on any endpoint
 	RateLimited      int // GraphQL requests answered RATE_LIMITED
 	Injected         int // requests answered by an injected fault (5xx, secondary limit)
-	EarlyRetries     int // requests that arrived before a secondary limit's Retry-After elapsed
+	EarlyRetries     int // requests that arrived before a rate limit's Retry-After elapsed on their host
 	Tarball          int // REST tarball requests
 	Codeload         int // archive downloads on the second host
 	CodeloadWithAuth int // archive downloads that carried an Authorization header (should stay 0)
@@ -126,8 +128,11 @@ type faults struct {
 	everyCount                   int
 	randP                        float64
 	rnd                          *rand.Rand
-	secondaryNext                []time.Duration
-	penaltyUntil                 time.Time
+	secondaryNext                []time.Duration // GraphQL requests
+	tarballSecondary             []time.Duration // REST tarball requests
+	penaltyUntil                 time.Time       // the API host's, for GraphQL and REST alike
+	codeloadLimit                []time.Duration
+	codeloadPenaltyUntil         time.Time
 	tarballNext, tarballStatus   int
 	codeloadNext, codeloadStatus int
 }
@@ -340,12 +345,31 @@ func (s *Server) FailRandomly(p float64, seed int64) {
 
 // SecondaryLimitNext makes the next GraphQL request answer GitHub's secondary rate limit: 403 with
 // Retry-After (whole seconds, rounded up; none if retryAfter <= 0). Until Retry-After has elapsed on the
-// server's clock, further GraphQL requests get the same 403 and count as Stats.EarlyRetries.
+// server's clock, further requests to the API host (GraphQL and REST tarball: GitHub's secondary limits
+// are the token's, not one endpoint's) get the same 403 and count as Stats.EarlyRetries.
 // Calls queue: each one answers one request.
 func (s *Server) SecondaryLimitNext(retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.secondaryNext = append(s.faults.secondaryNext, retryAfter)
+}
+
+// SecondaryLimitNextTarball is SecondaryLimitNext for the next REST tarball request: a 403 with
+// GitHub's REST message and Retry-After, then the same API-host penalty for GraphQL and tarballs.
+func (s *Server) SecondaryLimitNextTarball(retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.tarballSecondary = append(s.faults.tarballSecondary, retryAfter)
+}
+
+// RateLimitNextCodeload makes the next archive download on the second host answer 429 Too Many
+// Requests with Retry-After (rounded up; none if retryAfter <= 0). Until it has elapsed, further
+// downloads there get the same answer and count as Stats.EarlyRetries; the API host is not affected.
+// Calls queue.
+func (s *Server) RateLimitNextCodeload(retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.codeloadLimit = append(s.faults.codeloadLimit, retryAfter)
 }
 
 // FailNextTarball makes the next n REST tarball requests answer status.
@@ -408,10 +432,19 @@ func (s *Server) rolloverLocked(now time.Time) {
 	}
 }
 
-// Clock is a settable clock for WithNow, safe for concurrent use.
+// Clock is a settable clock for WithNow, safe for concurrent use. Its After channels fire when
+// Advance or Set reaches their time, so a client given the same clock waits for the test, not for
+// real time (githubql.Options.After).
 type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []clockTimer
+	added  chan struct{} // closed and replaced when a timer is added, for WaitFor
+}
+
+type clockTimer struct {
+	at time.Time
+	ch chan time.Time
 }
 
 // NewClock returns a clock stopped at t.
@@ -424,16 +457,77 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
+// After is time.After on this clock: the channel receives the clock's time once it has moved d on.
+// A channel nobody reads any more still counts in Pending until it fires.
+func (c *Clock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.t
+		return ch
+	}
+	c.timers = append(c.timers, clockTimer{at: c.t.Add(d), ch: ch})
+	if c.added != nil {
+		close(c.added)
+		c.added = nil
+	}
+	return ch
+}
+
+// Pending reports how many After channels have not fired yet.
+func (c *Clock) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// WaitFor blocks until at least n After channels are pending (n waits have started), or ctx ends.
+func (c *Clock) WaitFor(ctx context.Context, n int) error {
+	for {
+		c.mu.Lock()
+		if len(c.timers) >= n {
+			c.mu.Unlock()
+			return nil
+		}
+		if c.added == nil {
+			c.added = make(chan struct{})
+		}
+		added := c.added
+		c.mu.Unlock()
+		select {
+		case <-added:
+		case <-ctx.Done():
+			return fmt.Errorf("githubtest: %d waits pending, want %d: %w", c.Pending(), n, ctx.Err())
+		}
+	}
+}
+
 // Advance moves the clock forward by d.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	c.setLocked(c.t.Add(d))
 }
 
 // Set moves the clock to t.
 func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.setLocked(t)
+}
+
+// setLocked moves the clock and fires the timers it reached.
+func (c *Clock) setLocked(t time.Time) {
 	c.t = t
+	kept := c.timers[:0]
+	for _, tm := range c.timers {
+		if tm.at.After(t) {
+			kept = append(kept, tm)
+			continue
+		}
+		tm.ch <- t // buffered, fired once
+	}
+	clear(c.timers[len(kept):])
+	c.timers = kept
 }

@@ -31,7 +31,7 @@ func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(rec, r, "https://docs.github.com/rest") {
 		return
 	}
-	if s.injectCounted(rec, &s.faults.tarballNext, &s.faults.tarballStatus) {
+	if s.injectTarballLimit(rec) || s.injectCounted(rec, &s.faults.tarballNext, &s.faults.tarballStatus) {
 		return
 	}
 	owner, name, ref := r.PathValue("owner"), r.PathValue("name"), r.PathValue("ref")
@@ -57,6 +57,47 @@ func escapeRef(ref string) string {
 		parts[i] = url.PathEscape(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+// injectTarballLimit answers GitHub's REST secondary rate limit (403, JSON, Retry-After) to a tarball
+// request that meets one: the API host's penalty (shared with GraphQL) or one queued for tarballs.
+func (s *Server) injectTarballLimit(w *recorder) bool {
+	s.mu.Lock()
+	kind, retryAfter := s.limitLocked(s.now(), &s.faults.tarballSecondary, &s.faults.penaltyUntil)
+	if kind != "" {
+		s.stats.Injected++
+	}
+	s.mu.Unlock()
+	if kind == "" {
+		return false
+	}
+	w.req.Injected = kind
+	retryAfterHeader(w, retryAfter)
+	writeJSON(w, http.StatusForbidden, map[string]string{
+		"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:1111:2222:3333:44444444.",
+		"documentation_url": "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+	})
+	return true
+}
+
+// injectCodeloadLimit answers 429 Too Many Requests with Retry-After to an archive download that
+// meets a limit of the archive host: its running penalty, or one queued.
+func (s *Server) injectCodeloadLimit(w *recorder) bool {
+	s.mu.Lock()
+	kind, retryAfter := s.limitLocked(s.now(), &s.faults.codeloadLimit, &s.faults.codeloadPenaltyUntil)
+	if kind != "" {
+		s.stats.Injected++
+	}
+	s.mu.Unlock()
+	if kind == "" {
+		return false
+	}
+	w.req.Injected = kind
+	retryAfterHeader(w, retryAfter)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = io.WriteString(w, "429: Too Many Requests")
+	return true
 }
 
 // injectCounted answers with status while *n > 0.
@@ -126,7 +167,7 @@ func (s *Server) serveCodeload(w http.ResponseWriter, r *http.Request) {
 		s.stats.CodeloadWithAuth++
 	}
 	s.mu.Unlock()
-	if s.injectCounted(rec, &s.faults.codeloadNext, &s.faults.codeloadStatus) {
+	if s.injectCodeloadLimit(rec) || s.injectCounted(rec, &s.faults.codeloadNext, &s.faults.codeloadStatus) {
 		return
 	}
 	repo, ok := s.byName(r.PathValue("owner"), r.PathValue("name"))
