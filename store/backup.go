@@ -153,21 +153,23 @@ func canonicalPath(p string) string {
 	if err != nil {
 		return filepath.Clean(p)
 	}
-	for range 40 { // the kernel's own bound on a chain of links
+	for range 40 { // Linux's own bound on a chain of links
 		if r, err := filepath.EvalSymlinks(abs); err == nil {
 			return r
 		}
+		// Missing, or a dangling link: resolve its directory (a relative link is relative to
+		// the real one), then follow the link by hand.
+		if d, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+			abs = filepath.Join(d, filepath.Base(abs))
+		}
 		target, err := os.Readlink(abs)
 		if err != nil {
-			break // not a link: a file that does not exist (yet)
+			return abs // not a link: a file that does not exist (yet)
 		}
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(abs), target)
 		}
 		abs = filepath.Clean(target)
-	}
-	if d, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
-		return filepath.Join(d, filepath.Base(abs))
 	}
 	return abs
 }
@@ -212,7 +214,3 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
-
-// ErrDatabaseFile marks an export or backup target that is the database itself or a file
-// SQLite keeps beside it: renamed into place there, the copy would replace the live database.
-var ErrDatabaseFile = errors.New("writing there would destroy the database; choose another file")

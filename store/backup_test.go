@@ -109,9 +109,20 @@ func TestExportAndBackupRefuseTheDatabaseFiles(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// A relative link is relative to the directory it really is in: through deep, which is
+	// sub/inner, ../../ leads back to dir, where a lexical reading would leave it.
+	if err := os.Mkdir(filepath.Join(dir, "sub", "inner"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("sub", "inner"), filepath.Join(dir, "deep")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..", "..", filepath.Base(db)+"-journal"), filepath.Join(dir, "sub", "inner", "rel.db")); err != nil {
+		t.Fatal(err)
+	}
 	t.Chdir(dir)
 	targets := []string{db, db + "-wal", db + "-shm", db + "-journal", filepath.Base(db), "./sub/../" + filepath.Base(db),
-		link, hard, dangling}
+		link, hard, dangling, filepath.Join(dir, "deep", "rel.db")}
 	ops := map[string]func(string) error{
 		"export":         func(p string) error { _, err := s.Export(ctx, p, time.Now()); return err },
 		"backup":         func(p string) error { return s.Backup(ctx, p) },

@@ -24,6 +24,9 @@ var (
 	ErrInvalidCredentials = errors.New("invalid email or password")
 	ErrLastSuperuser      = errors.New("at least one active superuser must remain")
 	ErrSchemaTooNew       = errors.New("database schema is newer than this binary")
+	// ErrDatabaseFile marks a backup or export target that is the database itself or a file
+	// SQLite keeps beside it: renamed into place there, the copy would replace the live database.
+	ErrDatabaseFile = errors.New("writing there would destroy the database; choose another file")
 )
 
 // ValidationError reports bad input for one field, in words fit for a form.
@@ -154,15 +157,15 @@ func CheckDirOf(what, path string) error {
 // works and the caller logs it.
 func ownerOnly(path string) ([]ModeChange, error) {
 	// SQLite opens, and names its other files after, the path with symlinks resolved.
-	real := canonicalPath(path)
-	f, err := os.OpenFile(real, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	file := canonicalPath(path)
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
 		f.Close()
 	} else if !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
 	var changed []ModeChange
-	for _, p := range []string{real, real + "-wal", real + "-shm", real + "-journal"} {
+	for _, p := range []string{file, file + "-wal", file + "-shm", file + "-journal"} {
 		st, err := os.Stat(p)
 		if err != nil {
 			continue // not there: SQLite creates it from the main file's mode
@@ -256,5 +259,6 @@ type ModeChange struct {
 	Err      error // the narrowing failed; the file keeps From
 }
 
-// Tightened lists the files whose permissions Open narrowed, for the caller to log.
+// Tightened lists the database files Open found readable by others and narrowed (or failed to,
+// see ModeChange.Err), for the caller to log: Open has no logger.
 func (s *Store) Tightened() []ModeChange { return s.tightened }
