@@ -175,6 +175,7 @@ type config struct {
 	RefreshInterval  time.Duration
 	SyncInterval     time.Duration
 	SyncConcurrency  int
+	SyncTimeout      time.Duration
 	MaxFileBytes     int64
 	Public           bool
 	APIRateLimit     int
@@ -203,15 +204,29 @@ func durationSetting(dst func(*config) *time.Duration) func(*config, string) err
 	}
 }
 
-func urlSetting(dst func(*config) *string) func(*config, string) error {
+// gitHubURLSetting takes a GitHub endpoint, which is sent the token: https, or plain http only
+// to this machine (a local proxy, or the tests' fake GitHub), where nothing carries it in clear.
+func gitHubURLSetting(dst func(*config) *string) func(*config, string) error {
 	return func(c *config, v string) error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("%q is not an http(s) URL", v)
 		}
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			return fmt.Errorf("%q would send the GitHub token in clear: use https (plain http is accepted only to localhost or a loopback address)", v)
+		}
 		*dst(c) = strings.TrimRight(v, "/")
 		return nil
 	}
+}
+
+// isLoopback reports whether host is localhost or an address in 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func boolSetting(dst func(*config) *bool) func(*config, string) error {
@@ -236,6 +251,12 @@ var maxFileBytesSetting = setting{envs: []string{"KUBESTATS_MAX_FILE_BYTES"}, fl
 		c.MaxFileBytes = n
 		return nil
 	}}
+
+// exportPathSetting is shared by serve and backup: a backup must not land where the export is
+// published. Its checks against the database are in checkServeSettings.
+var exportPathSetting = setting{envs: []string{"KUBESTATS_EXPORT_PATH"}, flag: "export-path",
+	usage: "file the daily public dataset export is written to and served from (default: beside the database, DB-export.sqlite)",
+	apply: func(c *config, v string) error { c.ExportPath = v; return nil }}
 
 var commonSettings = []setting{
 	{envs: []string{"KUBESTATS_DB"}, flag: "db", def: "./kubestats.db", usage: "SQLite database file (created if missing)",
@@ -272,10 +293,10 @@ func serveSettings() []setting {
 			apply: func(c *config, v string) error { c.GitHubToken = v; return nil }},
 		{envs: []string{"KUBESTATS_GITHUB_GRAPHQL_URL"}, flag: "github-graphql-url", def: "https://api.github.com/graphql",
 			usage: "GitHub GraphQL endpoint (GitHub Enterprise: https://HOST/api/graphql)",
-			apply: urlSetting(func(c *config) *string { return &c.GraphQLURL })},
+			apply: gitHubURLSetting(func(c *config) *string { return &c.GraphQLURL })},
 		{envs: []string{"KUBESTATS_GITHUB_API_URL"}, flag: "github-api-url", def: "https://api.github.com",
 			usage: "GitHub REST API base, for tarballs (GitHub Enterprise: https://HOST/api/v3)",
-			apply: urlSetting(func(c *config) *string { return &c.APIURL })},
+			apply: gitHubURLSetting(func(c *config) *string { return &c.APIURL })},
 		{envs: []string{"KUBESTATS_TOPICS"}, flag: "topics", def: "k8s-at-home,kubesearch", usage: "comma-separated GitHub topics to discover",
 			apply: func(c *config, v string) error {
 				c.Topics = nil
@@ -320,6 +341,9 @@ func serveSettings() []setting {
 				c.SyncConcurrency = n
 				return nil
 			}},
+		{envs: []string{"KUBESTATS_SYNC_TIMEOUT"}, flag: "sync-timeout", def: "15m",
+			usage: "one repository's download and scan fail after this long (a download that trickles forever would hold a sync slot)",
+			apply: durationSetting(func(c *config) *time.Duration { return &c.SyncTimeout })},
 		maxFileBytesSetting,
 		{envs: []string{"KUBESTATS_ADMIN_EMAIL"}, flag: "admin-email", usage: "email of the first superuser, created at start when no user exists",
 			apply: func(c *config, v string) error { c.AdminEmail = v; return nil }},
@@ -334,8 +358,17 @@ func serveSettings() []setting {
 				c.SecretKey = v
 				return nil
 			}},
-		{envs: []string{"KUBESTATS_SESSION_IDLE_TIMEOUT"}, flag: "session-idle-timeout", def: "72h", usage: "a login ends after this long without activity",
-			apply: durationSetting(func(c *config) *time.Duration { return &c.SessionIdle })},
+		{envs: []string{"KUBESTATS_SESSION_IDLE_TIMEOUT"}, flag: "session-idle-timeout", def: "72h",
+			usage: "a login ends after this long without activity (at least 1m, at most the session lifetime)",
+			apply: func(c *config, v string) error {
+				if err := durationSetting(func(c *config) *time.Duration { return &c.SessionIdle })(c, v); err != nil {
+					return err
+				}
+				if c.SessionIdle < time.Minute {
+					return fmt.Errorf("%q is too short: the idle timeout must be at least a minute, or users are logged out while they use the site", v)
+				}
+				return nil
+			}},
 		{envs: []string{"KUBESTATS_SESSION_LIFETIME"}, flag: "session-lifetime", def: "720h", usage: "a login ends at the latest this long after it began",
 			apply: durationSetting(func(c *config) *time.Duration { return &c.SessionLifetime })},
 		{envs: []string{"KUBESTATS_PUBLIC"}, flag: "public", def: "false", kind: "bool",
@@ -351,12 +384,16 @@ func serveSettings() []setting {
 				c.APIRateLimit = n
 				return nil
 			}},
-		{envs: []string{"KUBESTATS_EXPORT_PATH"}, flag: "export-path",
-			usage: "file the daily public dataset export is written to and served from (default: beside the database, DB-export.sqlite)",
-			apply: func(c *config, v string) error { c.ExportPath = v; return nil }},
+		exportPathSetting,
 		{envs: []string{"KUBESTATS_METRICS_TOKEN"}, flag: "metrics-token", kind: "secret",
-			usage: "bearer token Prometheus must send to read /metrics; empty leaves /metrics open",
-			apply: func(c *config, v string) error { c.MetricsToken = v; return nil }},
+			usage: "bearer token Prometheus must send to read /metrics, at least 16 characters; empty leaves /metrics open",
+			apply: func(c *config, v string) error {
+				if v != "" && len(v) < 16 {
+					return errors.New("the metrics token must have at least 16 characters")
+				}
+				c.MetricsToken = v
+				return nil
+			}},
 		{envs: []string{"KUBESTATS_TRUST_PROXY"}, flag: "trust-proxy", def: "false", kind: "bool",
 			usage: "behind a reverse proxy on a private network: take client IP and scheme from X-Forwarded-For/-Proto",
 			apply: boolSetting(func(c *config) *bool { return &c.TrustProxy })},
@@ -457,6 +494,35 @@ func parseSettings(name string, args []string, getenv func(string) string, setti
 	return c, fs, nil
 }
 
+// parseServeSettings is parseSettings for serve and run, which share every setting, followed by
+// the checks that involve more than one setting or the filesystem.
+func parseServeSettings(name string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	c, _, err := parseSettings(name, args, getenv, serveSettings(), stderr, nil)
+	if err != nil {
+		return c, err
+	}
+	return c, checkServeSettings(c)
+}
+
+// checkServeSettings refuses combinations that would each be accepted alone: an idle timeout
+// the lifetime always cuts short, and an export path the export cannot be written to or whose
+// rename would replace the database.
+func checkServeSettings(c config) error {
+	if c.SessionIdle > c.SessionLifetime {
+		return fmt.Errorf("invalid KUBESTATS_SESSION_IDLE_TIMEOUT: %s is longer than the session lifetime (KUBESTATS_SESSION_LIFETIME, %s), which always ends a login first", c.SessionIdle, c.SessionLifetime)
+	}
+	p := exportPath(c)
+	if what, ok := store.DatabaseFile(c.DB, p); ok {
+		return fmt.Errorf("invalid KUBESTATS_EXPORT_PATH: %s is %s: %w", p, what, store.ErrDatabaseFile)
+	}
+	if c.ExportPath != "" { // the default is beside the database, whose directory the store checks
+		if err := store.CheckDirOf("export", p); err != nil {
+			return fmt.Errorf("invalid KUBESTATS_EXPORT_PATH: %w", err)
+		}
+	}
+	return nil
+}
+
 func newLogger(c config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
 	if c.LogFormat == "json" {
@@ -465,16 +531,29 @@ func newLogger(c config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func openStore(ctx context.Context, c config) (*store.Store, error) {
+// openStore opens the database and logs the files whose permissions Open had to narrow: a
+// database from before they were kept to the owner, readable by others until now.
+func openStore(ctx context.Context, c config, log *slog.Logger) (*store.Store, error) {
 	s, err := store.Open(ctx, store.Options{Path: c.DB, Schema: schemaSQL})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open database %s: %w", c.DB, err)
+	}
+	var narrowed []string
+	for _, m := range s.Tightened() {
+		if m.Err != nil {
+			log.Warn("database file is readable by others and its mode cannot be narrowed", "file", m.Path, "mode", fmt.Sprintf("%04o", m.From), "err", m.Err)
+			continue
+		}
+		narrowed = append(narrowed, fmt.Sprintf("%s %04o→%04o", m.Path, m.From, m.To))
+	}
+	if len(narrowed) > 0 {
+		log.Warn("database files were readable by others; narrowed to the owner", "files", strings.Join(narrowed, ", "))
 	}
 	return s, nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	c, _, err := parseSettings("serve", args, getenv, serveSettings(), stderr, nil)
+	c, err := parseServeSettings("serve", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -486,7 +565,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer ln.Close()
 
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, log)
 	if err != nil {
 		return err
 	}
@@ -580,7 +659,7 @@ func newRunner(st *store.Store, gh *githubql.Client, c config, log *slog.Logger,
 	return jobs.New(st, gh, jobs.Config{
 		Topics: c.Topics, IncludeForks: c.IncludeForks, MaxRepoSizeMB: c.MaxRepoSizeMB,
 		DiscoverInterval: c.DiscoverInterval, RefreshInterval: c.RefreshInterval,
-		SyncInterval: c.SyncInterval, SyncConcurrency: c.SyncConcurrency, ScanLimits: scanLimits(c),
+		SyncInterval: c.SyncInterval, SyncConcurrency: c.SyncConcurrency, SyncTimeout: c.SyncTimeout, ScanLimits: scanLimits(c),
 		Sessions: store.SessionPolicy{Idle: c.SessionIdle, Lifetime: c.SessionLifetime}, Observer: obs,
 		ExportPath: exportPath(c),
 	}, log)
@@ -595,12 +674,12 @@ func runJob(ctx context.Context, args []string, getenv func(string) string, stdo
 	if !jobs.Known(job) {
 		return fmt.Errorf("unknown job %q: use %s", job, strings.Join(jobs.Names, ", "))
 	}
-	c, _, err := parseSettings("run "+job, args, getenv, serveSettings(), stderr, nil)
+	c, err := parseServeSettings("run "+job, args, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	log := newLogger(c, stderr)
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, log)
 	if err != nil {
 		return err
 	}
@@ -734,7 +813,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	default:
 		return fmt.Errorf("unknown user command %q: use create, set-password or list", sub)
 	}
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, newLogger(c, stderr))
 	if err != nil {
 		return err
 	}
@@ -916,7 +995,7 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	case sub == "revoke" && id <= 0:
 		return errors.New("token revoke needs --id")
 	}
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, newLogger(c, stderr))
 	if err != nil {
 		return err
 	}
@@ -978,11 +1057,25 @@ func exportPath(c config) string {
 
 // openExisting opens the database for the commands that copy it: creating an empty one
 // there would only hide a mistyped path.
-func openExisting(ctx context.Context, c config) (*store.Store, error) {
+func openExisting(ctx context.Context, c config, log *slog.Logger) (*store.Store, error) {
 	if _, err := os.Stat(c.DB); err != nil {
 		return nil, fmt.Errorf("no database at %s: %w", c.DB, err)
 	}
-	return openStore(ctx, c)
+	return openStore(ctx, c, log)
+}
+
+// checkCopyTarget refuses, before anything is opened, a file the export or backup command
+// would rename over the database or one of SQLite's files beside it, and (for a backup) the
+// export path, which serve publishes: a backup there would publish the users' password hashes.
+// The store refuses the first kind too; this says it without opening anything.
+func checkCopyTarget(c config, op, path string) error {
+	if what, ok := store.DatabaseFile(c.DB, path); ok {
+		return fmt.Errorf("%s: %s is %s: %w", op, path, what, store.ErrDatabaseFile)
+	}
+	if op == "backup" && store.SamePath(path, exportPath(c)) {
+		return fmt.Errorf("backup: %s is the export path (KUBESTATS_EXPORT_PATH), which is served publicly: a backup there would publish password hashes; choose another file", path)
+	}
+	return nil
 }
 
 // exportCommand is `kubestats export FILE`: the public dataset, as the export job writes it.
@@ -994,7 +1087,10 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 	if fs.NArg() != 1 {
 		return errors.New("export needs exactly one file: kubestats export [flags] FILE")
 	}
-	st, err := openExisting(ctx, c)
+	if err := checkCopyTarget(c, "export", fs.Arg(0)); err != nil {
+		return err
+	}
+	st, err := openExisting(ctx, c, newLogger(c, stderr))
 	if err != nil {
 		return err
 	}
@@ -1013,7 +1109,8 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 // while serve runs (WAL lets this second process read while serve writes).
 func backupCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var force bool
-	c, fs, err := parseSettings("backup", args, getenv, commonSettings, stderr, func(fs *flag.FlagSet) {
+	settings := append(slices.Clip(commonSettings), exportPathSetting)
+	c, fs, err := parseSettings("backup", args, getenv, settings, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&force, "force", false, "replace FILE when it exists")
 	})
 	if err != nil {
@@ -1022,7 +1119,10 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 	if fs.NArg() != 1 {
 		return errors.New("backup needs exactly one file: kubestats backup [--force] FILE")
 	}
-	st, err := openExisting(ctx, c)
+	if err := checkCopyTarget(c, "backup", fs.Arg(0)); err != nil {
+		return err
+	}
+	st, err := openExisting(ctx, c, newLogger(c, stderr))
 	if err != nil {
 		return err
 	}

@@ -216,6 +216,14 @@ func TestBadSettingsFailWithOneSentence(t *testing.T) {
 	}
 	defer busy.Close()
 	dir := t.TempDir()
+	db := filepath.Join(dir, "s.db")
+	link := filepath.Join(dir, "link.sqlite")
+	if err := os.Symlink(db, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -233,6 +241,20 @@ func TestBadSettingsFailWithOneSentence(t *testing.T) {
 		{"short secret", []string{"--addr", "127.0.0.1:0"}, map[string]string{"KUBESTATS_SECRET_KEY": "short"}, "at least 32 characters"},
 		{"half admin", []string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "h.db")}, map[string]string{"KUBESTATS_ADMIN_EMAIL": "a@example.org"}, "set both"},
 		{"unknown command", []string{"frobnicate"}, nil, `unknown command "frobnicate"`},
+		// The export is renamed into place: onto the database or a file SQLite keeps beside it,
+		// it replaces the live database with the public dataset.
+		{"export path is the database", []string{"--addr", "127.0.0.1:0", "--db", db, "--export-path", db}, nil, "is the database"},
+		{"export path is the wal", []string{"--addr", "127.0.0.1:0", "--db", db}, map[string]string{"KUBESTATS_EXPORT_PATH": db + "-wal"}, "write-ahead log"},
+		{"export path is the database, uncleaned", []string{"--addr", "127.0.0.1:0", "--db", db}, map[string]string{"KUBESTATS_EXPORT_PATH": filepath.Join(dir, "sub") + "/../s.db"}, "is the database"},
+		{"export path links to the database", []string{"--addr", "127.0.0.1:0", "--db", db, "--export-path", link}, nil, "is the database"},
+		{"run export onto the shm", []string{"run", "export", "--db", db, "--export-path", db + "-shm"}, nil, "shared-memory"},
+		{"export directory missing", []string{"--addr", "127.0.0.1:0", "--db", db}, map[string]string{"KUBESTATS_EXPORT_PATH": filepath.Join(dir, "nodir", "x.sqlite")}, "export directory " + filepath.Join(dir, "nodir") + " cannot be used"},
+		{"github api over http", []string{"--addr", "127.0.0.1:0", "--db", db}, map[string]string{"KUBESTATS_GITHUB_API_URL": "http://github.example.org/api/v3"}, "in clear"},
+		{"github graphql over http", []string{"--addr", "127.0.0.1:0", "--db", db, "--github-graphql-url", "http://10.0.0.7/api/graphql"}, nil, "in clear"},
+		{"short metrics token", []string{"--addr", "127.0.0.1:0", "--db", db}, map[string]string{"KUBESTATS_METRICS_TOKEN": "short"}, "at least 16 characters"},
+		{"idle timeout under a minute", []string{"--addr", "127.0.0.1:0", "--db", db}, map[string]string{"KUBESTATS_SESSION_IDLE_TIMEOUT": "30s"}, "at least a minute"},
+		{"idle timeout over the lifetime", []string{"--addr", "127.0.0.1:0", "--db", db, "--session-idle-timeout", "48h", "--session-lifetime", "24h"}, nil, "longer than the session lifetime"},
+		{"bad sync timeout", []string{"--addr", "127.0.0.1:0", "--db", db}, map[string]string{"KUBESTATS_SYNC_TIMEOUT": "0s"}, "invalid KUBESTATS_SYNC_TIMEOUT"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -247,6 +269,34 @@ func TestBadSettingsFailWithOneSentence(t *testing.T) {
 				t.Errorf("error is not one line or a trace was printed: %q", err)
 			}
 		})
+	}
+}
+
+// The GitHub endpoints are sent the token: plain http is accepted only where nothing carries
+// it off this machine (the tests' fake GitHub listens on 127.0.0.1).
+func TestGitHubURLsOverHTTPOnlyToLoopback(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"https://ghe.example.org/api/graphql": true,
+		"http://127.0.0.1:8081/graphql":       true,
+		"http://127.7.0.9/graphql":            true,
+		"http://localhost:8081/graphql":       true,
+		"http://LOCALHOST/graphql":            true,
+		"http://[::1]:8081/graphql":           true,
+		"http://ghe.example.org/api/graphql":  false,
+		"http://127.0.0.1.example.org/":       false,
+		"http://10.0.0.7/api/graphql":         false,
+		"http://[::2]/graphql":                false,
+		"http://localhost.example.org/":       false,
+	} {
+		for _, env := range []string{"KUBESTATS_GITHUB_GRAPHQL_URL", "KUBESTATS_GITHUB_API_URL"} {
+			_, _, err := parseSettings("serve", nil, envFunc(map[string]string{env: url}), serveSettings(), io.Discard, nil)
+			if ok && err != nil {
+				t.Errorf("%s=%s: got %v, want it accepted", env, url, err)
+			}
+			if !ok && (err == nil || !strings.Contains(err.Error(), "in clear")) {
+				t.Errorf("%s=%s: got %v, want a refusal saying the token would travel in clear", env, url, err)
+			}
+		}
 	}
 }
 
@@ -927,5 +977,107 @@ func TestTokenExportBackupCommands(t *testing.T) {
 	}
 	if code := me(rbase, token); code != http.StatusUnauthorized {
 		t.Fatalf("the restored database forgot the revocation: %d", code)
+	}
+}
+
+// The export and the backup are renamed into place: a target that is the database, a file
+// SQLite keeps beside it, or (for a backup) the publicly served export would replace the live
+// database or publish its users. Each is refused with one sentence and the database stays whole.
+func TestExportAndBackupNeverReplaceTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "k.db")
+	env := map[string]string{"KUBESTATS_DB": db}
+	cli := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), args, envFunc(env), strings.NewReader(stdin), &out, io.Discard)
+		return strings.TrimSpace(out.String()), err
+	}
+	if _, err := cli("a long password\n", "user", "create", "--email", "a@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	link, hard := filepath.Join(dir, "link.db"), filepath.Join(dir, "hard.db")
+	if err := os.Symlink(db, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(db, hard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", db}, "is the database"},
+		{[]string{"export", db + "-wal"}, "write-ahead log"},
+		{[]string{"export", db + "-shm"}, "shared-memory"},
+		{[]string{"export", db + "-journal"}, "rollback journal"},
+		{[]string{"export", filepath.Join(dir, "sub", "..", "k.db")}, "is the database"},
+		{[]string{"export", link}, "is the database"},
+		{[]string{"backup", db}, "is the database"},
+		{[]string{"backup", "--force", db}, "is the database"},
+		{[]string{"backup", "--force", db + "-wal"}, "write-ahead log"},
+		{[]string{"backup", "--force", link}, "is the database"},
+		{[]string{"backup", "--force", hard}, "is the database"},
+		{[]string{"backup", filepath.Join(dir, "k-export.sqlite")}, "served publicly"},
+		{[]string{"backup", "--force", "--export-path", filepath.Join(dir, "pub.sqlite"), filepath.Join(dir, "pub.sqlite")}, "served publicly"},
+	}
+	for _, tc := range cases {
+		_, err := cli("", tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("%v: got %v, want one line containing %q", tc.args, err, tc.want)
+		}
+		if out, err := cli("", "user", "list"); err != nil || !strings.Contains(out, "a@example.org") {
+			t.Fatalf("after %v the database lost its user: %q %v", tc.args, out, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pub.sqlite")); err == nil {
+		t.Error("a refused backup left a file at the export path")
+	}
+	// Beside the database, anywhere else, both work.
+	if _, err := cli("", "export", filepath.Join(dir, "k.db.sqlite")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli("", "backup", filepath.Join(dir, "k.db.bak")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The database holds password hashes, token digests and the cookie key: serve keeps its files
+// to the owner, and narrows those of a database made readable by others, saying so once.
+func TestServeKeepsTheDatabaseToItsOwner(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	env := map[string]string{"KUBESTATS_DB": db, "KUBESTATS_ADMIN_EMAIL": "admin@example.org", "KUBESTATS_ADMIN_PASSWORD": "first admin pw"}
+	modes := func() string {
+		var out []string
+		for _, p := range []string{db, db + "-wal", db + "-shm"} {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("while serving: %v", err)
+			}
+			out = append(out, fmt.Sprintf("%s %04o", filepath.Base(p), st.Mode().Perm()))
+		}
+		return strings.Join(out, ", ")
+	}
+	want := "k.db 0600, k.db-wal 0600, k.db-shm 0600"
+	_, logs, stop := startServerLogs(t, env)
+	if got := modes(); got != want {
+		t.Fatalf("new database: %s, want %s", got, want)
+	}
+	if strings.Contains(logs.String(), "narrowed") {
+		t.Errorf("a new database logged a narrowing:\n%s", logs)
+	}
+	stop()
+
+	if err := os.Chmod(db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, logs, _ = startServerLogs(t, env)
+	if got := modes(); got != want {
+		t.Fatalf("database made 0644: %s, want %s", got, want)
+	}
+	if n := strings.Count(logs.String(), "narrowed to the owner"); n != 1 || !strings.Contains(logs.String(), "k.db 0644→0600") {
+		t.Errorf("got %d narrowing lines, want one naming k.db 0644→0600:\n%s", n, logs)
 	}
 }

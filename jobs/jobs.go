@@ -54,6 +54,7 @@ type Config struct {
 	RefreshInterval  time.Duration
 	SyncInterval     time.Duration // how often due repos are looked for; a minute when unset
 	SyncConcurrency  int           // repositories downloaded and scanned at once
+	SyncTimeout      time.Duration // how long one repository's sync may take; 15 minutes when unset
 	ScanLimits       scan.Limits
 	Sessions         store.SessionPolicy
 	JobRunRetention  time.Duration // finished job runs older than this are pruned

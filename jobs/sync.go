@@ -12,14 +12,30 @@ import (
 	"github.com/kubestats/kubestats/store"
 )
 
-// Sync settings that are not user settings: how a failed repo backs off and how long one
-// repo may take before it counts as failed.
+// Sync settings that are not user settings: how a failed repo backs off, and how long one
+// repo may take before it counts as failed when Config.SyncTimeout is unset.
 const (
-	syncRetryBase  = time.Minute
-	syncRetryMax   = 6 * time.Hour
-	syncRepoBudget = 15 * time.Minute
-	contentBatch   = 4 << 20 // bytes of object bodies written per transaction while a sync streams
+	syncRetryBase      = time.Minute
+	syncRetryMax       = 6 * time.Hour
+	defaultSyncTimeout = 15 * time.Minute
+	contentBatch       = 4 << 20 // bytes of object bodies written per transaction while a sync streams
 )
+
+// syncTimeoutError is the cause of a sync's context when its own deadline ended it, and the
+// error recorded on the repository then: a bare "context deadline exceeded" says neither what
+// timed out nor which setting decides.
+type syncTimeoutError struct{ after time.Duration }
+
+func (e *syncTimeoutError) Error() string {
+	return fmt.Sprintf("timed out after %s (KUBESTATS_SYNC_TIMEOUT)", e.after)
+}
+
+func (r *Runner) syncTimeout() time.Duration {
+	if r.cfg.SyncTimeout > 0 {
+		return r.cfg.SyncTimeout
+	}
+	return defaultSyncTimeout
+}
 
 // syncBackoff is the wait before the next attempt after attempts failures in a row.
 func syncBackoff(attempts int) time.Duration {
@@ -191,9 +207,23 @@ func (r *Runner) SyncRepo(ctx context.Context, id int64) (SyncResult, error) {
 	return res, err
 }
 
+// syncTarget is one sync within the timeout. A download that trickles forever never stalls,
+// so only this deadline frees its slot. The cause tells the deadline apart from the caller's
+// context ending (shutdown, a cancel, the caller's own deadline), which SyncRepo records as
+// an interruption instead.
 func (r *Runner) syncTarget(ctx context.Context, t store.SyncTarget) (SyncResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, syncRepoBudget)
+	limit := r.syncTimeout()
+	tctx, cancel := context.WithTimeoutCause(ctx, limit, &syncTimeoutError{after: limit})
 	defer cancel()
+	res, err := r.syncWithin(tctx, t)
+	var timeout *syncTimeoutError
+	if err != nil && ctx.Err() == nil && errors.As(context.Cause(tctx), &timeout) {
+		return res, timeout
+	}
+	return res, err
+}
+
+func (r *Runner) syncWithin(ctx context.Context, t store.SyncTarget) (SyncResult, error) {
 	known, err := r.store.ResourceHashes(ctx, t.ID)
 	if err != nil {
 		return SyncResult{}, err

@@ -553,3 +553,100 @@ func TestScheduledSyncRunsWhenDueAndSkipsIdleTicks(t *testing.T) {
 		t.Fatalf("%d sync runs recorded, want 1: ticks with nothing due are not runs", len(runs))
 	}
 }
+
+// trickle is a Repo.Generate that sends a small manifest every few milliseconds and never
+// ends, as a download that trickles forever would: it never stalls, so only the sync's own
+// deadline ends it. started is closed when the body begins.
+func trickle(started chan struct{}) func(w *githubtest.ArchiveWriter) error {
+	var once sync.Once
+	return func(w *githubtest.ArchiveWriter) error {
+		once.Do(func() { close(started) })
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			body := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%d\n", i)
+			if err := w.WriteFile(fmt.Sprintf("kubernetes/apps/c%d.yaml", i), []byte(body)); err != nil {
+				return err
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			select {
+			case <-w.Context().Done():
+				return w.Context().Err()
+			case <-tick.C:
+			}
+		}
+	}
+}
+
+func TestSyncTimeoutIsRecordedAndFreesTheSlot(t *testing.T) {
+	repos := generate(2, "k8s-at-home", 11)
+	for i := range repos {
+		repos[i].Files, repos[i].DiskUsageKB = homeOps(), 100
+	}
+	started := make(chan struct{})
+	repos[0].Generate = trickle(started)
+	// One slot: a sync that never gave it back would keep every other repository waiting.
+	p := newPipeline(t, jobs.Config{SyncConcurrency: 1, SyncTimeout: 300 * time.Millisecond}, repos...)
+	p.run(t, jobs.JobDiscover)
+	ctx := context.Background()
+	slow, _ := p.store.GetRepositoryByName(ctx, repos[0].Owner, repos[0].Name)
+	fast, _ := p.store.GetRepositoryByName(ctx, repos[1].Owner, repos[1].Name)
+
+	counts, _ := p.run(t, jobs.JobSync)
+	if counts["failed"] != 1 || counts["synced"] != 1 {
+		t.Fatalf("sync pass: counts %v, want the trickling repo failed and the other synced", counts)
+	}
+	got, _ := p.store.GetRepository(ctx, slow.ID)
+	if got.SyncStatus != "error" || !strings.Contains(got.SyncError, "timed out after 300ms") || strings.Contains(got.SyncError, "deadline exceeded") {
+		t.Fatalf("trickling repo: status %s error %q, want error \"timed out after 300ms\"", got.SyncStatus, got.SyncError)
+	}
+	if got.SyncAttempts != 1 || got.NextSyncAt == nil {
+		t.Fatalf("trickling repo: attempts %d next %v, want a failure counted and a retry planned", got.SyncAttempts, got.NextSyncAt)
+	}
+
+	// The slot is free again: another pass gets it at once. The deadline only keeps a leaked
+	// slot from hanging the test.
+	if err := p.store.RequestSync(ctx, fast.ID); err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if counts, err := p.runner.Sync(pctx); err != nil || counts["synced"] != 1 {
+		t.Fatalf("second pass: counts %v, %v; want the other repo synced", counts, err)
+	}
+}
+
+// A sync ended by its caller (shutdown, or a caller's own deadline) is an interruption, put back
+// for the next pass, never reported as the sync timing out.
+func TestSyncInterruptedIsNotATimeout(t *testing.T) {
+	p, repo, r := newSyncPipeline(t, homeOps())
+	started := make(chan struct{})
+	p.gh.UpdateRepo(repo.ID, func(gr *githubtest.Repo) { gr.Generate = trickle(started) })
+	runner := jobs.New(p.store, p.client, jobs.Config{SyncTimeout: time.Hour}, discardLog())
+	defer runner.Close()
+	ctx, cancel := context.WithTimeoutCause(context.Background(), time.Hour, errors.New("test over"))
+	defer cancel()
+	go func() {
+		<-started
+		cancel()
+	}()
+	if _, err := runner.SyncRepo(ctx, r.ID); err == nil {
+		t.Fatal("interrupted sync succeeded")
+	}
+	got, _ := p.store.GetRepository(context.Background(), r.ID)
+	if got.SyncStatus != "pending" || got.SyncAttempts != 0 || strings.Contains(got.SyncError, "timed out") {
+		t.Fatalf("after an interruption: status %s attempts %d error %q, want pending, no failure counted", got.SyncStatus, got.SyncAttempts, got.SyncError)
+	}
+	// The same when the caller's own deadline is what ends it.
+	dctx, dcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer dcancel()
+	if _, err := runner.SyncRepo(dctx, r.ID); err == nil {
+		t.Fatal("sync past its caller's deadline succeeded")
+	}
+	got, _ = p.store.GetRepository(context.Background(), r.ID)
+	if got.SyncStatus != "pending" || got.SyncAttempts != 0 || strings.Contains(got.SyncError, "timed out") {
+		t.Fatalf("after the caller's deadline: status %s attempts %d error %q, want pending, no failure counted", got.SyncStatus, got.SyncAttempts, got.SyncError)
+	}
+}

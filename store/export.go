@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -337,49 +336,21 @@ func (t exportTable) copySQL() string {
 // Export writes the public dataset to a new SQLite file at path: the community data of every
 // repository that is neither blocked nor deleted, and nothing about users, sessions, tokens,
 // settings or jobs (see exportTables). The file is built under a temporary name in the same
-// directory and renamed into place, so whoever reads path sees the old file or the new one,
-// never half of one.
+// directory and renamed into place (see writeCopy), so whoever reads path sees the old file or
+// the new one, never half of one; path may not be one of the database's own files.
 //
 // The copy runs in SQLite itself: a dedicated connection attaches the new file and copies
 // every table with INSERT … SELECT in one transaction, so the whole file is one snapshot of
 // the database. In WAL mode that read transaction does not block the app's writer.
 func (s *Store) Export(ctx context.Context, path string, now time.Time) (ExportInfo, error) {
 	info := ExportInfo{Path: path, ExportedAt: now.UTC(), Rows: map[string]int64{}}
-	if path == "" {
-		return info, fmt.Errorf("store: export: %w", errNoPath)
-	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	// Public by design (served at /api/v1/export.sqlite), so readable by all: 0644. The
+	// modification time is the snapshot time: the download's date and Last-Modified.
+	err := s.writeCopy(ctx, "export", copyTarget{path: path, replace: true, mode: 0o644, modTime: info.ExportedAt},
+		func(tmp string) error { return s.exportTo(ctx, tmp, &info) })
 	if err != nil {
-		return info, fmt.Errorf("store: export: %w", err)
-	}
-	tmp := f.Name()
-	f.Close()
-	done := false
-	defer func() {
-		if !done {
-			os.Remove(tmp)
-		}
-	}()
-	if err := s.exportTo(ctx, tmp, &info); err != nil {
 		return info, err
 	}
-	if err := syncFile(tmp); err != nil {
-		return info, fmt.Errorf("store: export: %w", err)
-	}
-	// CreateTemp made it private; the dataset is public by design.
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return info, fmt.Errorf("store: export: %w", err)
-	}
-	// The modification time is the snapshot time: the download's date and Last-Modified.
-	if err := os.Chtimes(tmp, info.ExportedAt, info.ExportedAt); err != nil {
-		return info, fmt.Errorf("store: export: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return info, fmt.Errorf("store: export: %w", err)
-	}
-	done = true
-	syncDir(dir)
 	if st, err := os.Stat(path); err == nil {
 		info.Bytes = st.Size()
 	}

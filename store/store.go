@@ -24,6 +24,9 @@ var (
 	ErrInvalidCredentials = errors.New("invalid email or password")
 	ErrLastSuperuser      = errors.New("at least one active superuser must remain")
 	ErrSchemaTooNew       = errors.New("database schema is newer than this binary")
+	// ErrDatabaseFile marks a backup or export target that is the database itself or a file
+	// SQLite keeps beside it: renamed into place there, the copy would replace the live database.
+	ErrDatabaseFile = errors.New("writing there would destroy the database; choose another file")
 )
 
 // ValidationError reports bad input for one field, in words fit for a form.
@@ -61,6 +64,8 @@ type Store struct {
 	sessions sessionCache
 	// stmts keeps prepared read statements (see stmtCache).
 	stmts stmtCache
+	// tightened is what Open narrowed (see Tightened).
+	tightened []ModeChange
 }
 
 // Version changes whenever this process commits a change to what the community views show:
@@ -78,18 +83,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Path == "" {
 		return nil, errors.New("store: no database path given")
 	}
-	if dir := filepath.Dir(opts.Path); dir != "" {
-		st, err := os.Stat(dir)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, fmt.Errorf("store: database directory %s cannot be used: %w", dir, err)
-		}
-		if !st.IsDir() {
-			return nil, fmt.Errorf("store: database directory %s is not a directory", dir)
-		}
+	if err := CheckDirOf("database", opts.Path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	tightened, err := ownerOnly(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 4
@@ -108,7 +107,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
-	s := &Store{w: w, path: opts.Path, now: func() time.Time { return opts.Now().UTC() }}
+	s := &Store{w: w, path: opts.Path, now: func() time.Time { return opts.Now().UTC() }, tightened: tightened}
 	if err := s.migrate(ctx, opts.Schema); err != nil {
 		w.Close()
 		return nil, err
@@ -129,6 +128,59 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.r = r
 	s.pw = newPasswords(opts.PasswordParams, opts.HashConcurrency)
 	return s, nil
+}
+
+// CheckDirOf checks that the directory of the file at path exists and is a directory, naming
+// the file's role (what) in the error: "database directory /x cannot be used: no such file or
+// directory". Nothing creates these directories, so a missing one is a mistyped path.
+func CheckDirOf(what, path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s directory %s cannot be used: %w", what, dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s directory %s is not a directory", what, dir)
+	}
+	return nil
+}
+
+// ownerOnly keeps the database's files to their owner: they hold password hashes, token
+// digests and the cookie key. SQLite creates a database 0644 but gives its WAL, shared-memory
+// and journal files the main file's mode, so creating the main file 0600 before SQLite opens
+// it covers them all. An existing database's files (made by an older version, or copied in)
+// are narrowed here; a failure to narrow one is reported, not fatal, since the database still
+// works and the caller logs it.
+func ownerOnly(path string) ([]ModeChange, error) {
+	// SQLite opens, and names its other files after, the path with symlinks resolved.
+	file := canonicalPath(path)
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	var changed []ModeChange
+	for _, p := range []string{file, file + "-wal", file + "-shm", file + "-journal"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // not there: SQLite creates it from the main file's mode
+		}
+		from := st.Mode().Perm()
+		if from&0o077 == 0 {
+			continue
+		}
+		m := ModeChange{Path: p, From: from, To: from &^ 0o077}
+		if err := os.Chmod(p, m.To); err != nil {
+			m.Err = err
+		}
+		changed = append(changed, m)
+	}
+	return changed, nil
 }
 
 // dsn puts every per-connection setting in the DSN so each pooled connection gets it.
@@ -199,3 +251,14 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	}
 	return v, nil
 }
+
+// ModeChange is a database file whose permissions Open narrowed to the owner's.
+type ModeChange struct {
+	Path     string
+	From, To fs.FileMode
+	Err      error // the narrowing failed; the file keeps From
+}
+
+// Tightened lists the database files Open found readable by others and narrowed (or failed to,
+// see ModeChange.Err), for the caller to log: Open has no logger.
+func (s *Store) Tightened() []ModeChange { return s.tightened }

@@ -298,3 +298,82 @@ func TestSchemaShapeSeesDifferences(t *testing.T) {
 		}
 	}
 }
+
+// perms maps each of SQLite's files for the database at path that exists to its permissions.
+func perms(t *testing.T, path string) map[string]os.FileMode {
+	t.Helper()
+	got := map[string]os.FileMode{}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil {
+			got[filepath.Base(p)] = st.Mode().Perm()
+		}
+	}
+	return got
+}
+
+// The database holds password hashes, token digests and the cookie key: its file, and the WAL
+// and shared-memory files SQLite creates with the main file's mode, are the owner's alone.
+func TestOpenCreatesFilesForTheOwnerOnly(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	if _, err := s.CreateUser(ctx, store.NewUser{Email: "a@example.org", Password: "long enough"}); err != nil {
+		t.Fatal(err)
+	}
+	got := perms(t, s.Path())
+	want := map[string]os.FileMode{"kubestats.db": 0o600, "kubestats.db-wal": 0o600, "kubestats.db-shm": 0o600}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got modes %v, want %v", got, want)
+	}
+	if n := len(s.Tightened()); n != 0 {
+		t.Errorf("a new database reports %d files tightened", n)
+	}
+}
+
+// A database made by an older version (0644, and its WAL and shared-memory files too while
+// another process has it open) is narrowed at open, and Open says which files it narrowed.
+func TestOpenNarrowsAnExistingDatabasesModes(t *testing.T) {
+	opts := storetest.Options(t)
+	ctx := context.Background()
+	s, err := store.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Chmod(opts.Path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Another process with the database open: SQLite gives the WAL and shm files it creates the
+	// main file's 0644.
+	other, err := sql.Open("sqlite", "file:"+opts.Path+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, "UPDATE settings SET value = value"); err != nil {
+		t.Fatal(err)
+	}
+	if got := perms(t, opts.Path); len(got) != 3 || got["kubestats.db-wal"] != 0o644 || got["kubestats.db-shm"] != 0o644 {
+		t.Fatalf("fixture: modes %v, want the database, its WAL and shm at 0644", got)
+	}
+	s, err = store.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := perms(t, opts.Path)
+	want := map[string]os.FileMode{"kubestats.db": 0o600, "kubestats.db-wal": 0o600, "kubestats.db-shm": 0o600}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after open: modes %v, want %v", got, want)
+	}
+	var tightened []string
+	for _, m := range s.Tightened() {
+		if m.From != 0o644 || m.To != 0o600 || m.Err != nil {
+			t.Errorf("tightened %+v, want 0644 to 0600", m)
+		}
+		tightened = append(tightened, filepath.Base(m.Path))
+	}
+	sort.Strings(tightened)
+	if strings.Join(tightened, " ") != "kubestats.db kubestats.db-shm kubestats.db-wal" {
+		t.Errorf("Tightened names %v, want the database, its WAL and shm", tightened)
+	}
+}
