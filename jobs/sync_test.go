@@ -608,7 +608,7 @@ func TestSyncTimeoutIsRecordedAndFreesTheSlot(t *testing.T) {
 
 	// The slot is free again: another pass gets it at once. The deadline only keeps a leaked
 	// slot from hanging the test.
-	if err := p.store.RequestSync(ctx, fast.ID); err != nil {
+	if err := p.store.RequestSync(ctx, fast.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
