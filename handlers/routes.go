@@ -199,6 +199,10 @@ type throttledError struct{ retryAfter time.Duration }
 
 func (e *throttledError) Error() string { return "too many login attempts" }
 
+// busyRetryAfter is the Retry-After sent when the password hasher is saturated
+// (store.ErrBusy): a burst of logins drains in a few seconds.
+const busyRetryAfter = 5
+
 // handleError is the single place that turns errors into responses: JSON for the API,
 // a small partial for htmx requests, a full page otherwise.
 func (h *Handlers) handleError(err error, c echo.Context) {
@@ -218,6 +222,10 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		secs = max(secs, 1)
 		c.Response().Header().Set("Retry-After", itoa(secs))
 		status, msg = http.StatusTooManyRequests, "Too many login attempts. Wait "+itoa(secs)+" seconds and try again."
+	case errors.Is(err, store.ErrBusy):
+		// Overload, not a fault: no error log of its own, and the client is told when to retry.
+		c.Response().Header().Set("Retry-After", itoa(busyRetryAfter))
+		status, msg = http.StatusServiceUnavailable, "The server is busy checking other passwords. Wait a few seconds and try again."
 	case errors.Is(err, store.ErrNotFound):
 		status, msg = http.StatusNotFound, "There is nothing here."
 	case errors.As(err, &ve):
@@ -238,7 +246,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 			}
 		}
 	}
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, store.ErrBusy) {
 		h.log.Error("request failed", "method", c.Request().Method, "uri", c.Request().RequestURI, "err", err)
 	}
 	if c.Request().Method == http.MethodHead {

@@ -282,23 +282,17 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 }
 
 // Authenticate returns the active user with this email and password, or
-// ErrInvalidCredentials without saying which part was wrong.
+// ErrInvalidCredentials without saying which part was wrong. Every call does exactly one
+// password verification (against the user's hash, or a dummy one for unknown emails) and
+// decides only afterwards, so the time taken says nothing about the account.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
 	var hash string
 	u, err := scanUser(s.queryRow(ctx,
 		"SELECT "+userColumns+", password_hash FROM users WHERE email = ?", strings.TrimSpace(email)), &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Spend the same time as a real check so response times do not reveal accounts.
-		_, _ = s.pw.verify(ctx, password, s.pw.dummyHash())
-		return User{}, ErrInvalidCredentials
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: authenticate: %w", err)
 	}
-	if len(password) > MaxPasswordLen {
-		return User{}, ErrInvalidCredentials
-	}
-	ok, err := s.pw.verify(ctx, password, hash)
+	ok, err := s.pw.verify(ctx, password, hash) // hash is "" for an unknown email: the dummy
 	if err != nil {
 		return User{}, err
 	}
@@ -316,9 +310,6 @@ func (s *Store) CheckPassword(ctx context.Context, id int64, password string) (b
 			return false, fmt.Errorf("store: user %d: %w", id, ErrNotFound)
 		}
 		return false, fmt.Errorf("store: check password: %w", err)
-	}
-	if len(password) > MaxPasswordLen {
-		return false, nil
 	}
 	return s.pw.verify(ctx, password, hash)
 }
