@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubestats/kubestats/handlers"
 	"github.com/kubestats/kubestats/store"
 	"github.com/kubestats/kubestats/store/storetest"
 )
@@ -82,5 +83,90 @@ func TestLoginRefusedWhileHasherBusy(t *testing.T) {
 	}
 	if rec := attempt("198.51.100.22", userEmail, password); rec.Code != http.StatusSeeOther {
 		t.Fatalf("login once the slot is free: got %d, want 303", rec.Code)
+	}
+}
+
+// csrfSetCookies returns the kubestats_csrf values a response sets, in order.
+func csrfSetCookies(r response) []string {
+	var out []string
+	for _, ck := range r.Cookies() {
+		if ck.Name == "kubestats_csrf" {
+			out = append(out, ck.Value)
+		}
+	}
+	return out
+}
+
+// A CSRF cookie planted before login (cookie tossing from a sibling host, a shared
+// browser) must not survive the login: the response replaces it, pages then carry the new
+// token, and the planted one no longer passes. Logout rotates it again.
+func TestLoginAndLogoutRotateCSRFToken(t *testing.T) {
+	e := newEnv(t).withUsers()
+	c := e.client()
+	const planted = "planted0by0the0attacker0000000000"
+	c.hc.Jar.SetCookies(mustURL(e.srv.URL), []*http.Cookie{{Name: "kubestats_csrf", Value: planted, Path: "/"}})
+
+	r := c.login(userEmail, password) // submits the planted token, which matches its cookie
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: got %d, want 303\n%.400s", r.StatusCode, r.body)
+	}
+	set := csrfSetCookies(r)
+	if len(set) != 1 || set[0] == planted || len(set[0]) < 32 {
+		t.Fatalf("login set kubestats_csrf to %q, want exactly one new random value instead of the planted one", set)
+	}
+	fresh := set[0]
+	if ck := c.cookie("kubestats_csrf"); ck == nil || ck.Value != fresh {
+		t.Fatalf("browser's CSRF cookie after login: got %v, want %q", ck, fresh)
+	}
+	page := c.get(r.Header.Get("Location"))
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, fresh) || strings.Contains(page.body, planted) {
+		t.Fatalf("page after login: got %d; want it to carry the new token and not the planted one", page.StatusCode)
+	}
+
+	// A forged form with the planted token fails; the page's own token works.
+	forged := url.Values{"name": {"Forged"}, "email": {userEmail}, "_csrf": {planted}}
+	if r := c.postRaw("/account", forged); r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("POST with the planted token after login: got %d, want 400 or 403", r.StatusCode)
+	}
+	if u, _ := e.store.GetUser(context.Background(), e.user.ID); u.Name == "Forged" {
+		t.Fatal("the planted token changed the profile")
+	}
+	if r := c.post("/account", url.Values{"name": {"Own"}, "email": {userEmail}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST with the page's token: got %d, want 303", r.StatusCode)
+	}
+
+	r = c.post("/logout", nil)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: got %d, want 303", r.StatusCode)
+	}
+	if set := csrfSetCookies(r); len(set) != 1 || set[0] == fresh || set[0] == planted {
+		t.Fatalf("logout set kubestats_csrf to %q, want exactly one new value", set)
+	}
+	if r := c.postRaw("/login", url.Values{"email": {userEmail}, "password": {password}, "_csrf": {fresh}}); r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("POST with the logged-in token after logout: got %d, want 400 or 403", r.StatusCode)
+	}
+}
+
+// Behind a trusted TLS proxy the rotated CSRF cookie is Secure, like the middleware's own.
+func TestRotatedCSRFCookieIsSecureOverHTTPS(t *testing.T) {
+	e := newEnv(t, func(c *handlers.Config) { c.TrustProxy = true }).withUsers()
+	post := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"email": {userEmail}, "password": {password}}.Encode()))
+	post.RemoteAddr = "10.0.0.2:1234"
+	post.Header.Set("X-Forwarded-Proto", "https")
+	post.Header.Set("Sec-Fetch-Site", "same-origin")
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	e.h.Echo().ServeHTTP(rec, post)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("https login: got %d, want 303", rec.Code)
+	}
+	var csrf []*http.Cookie
+	for _, ck := range rec.Result().Cookies() {
+		if ck.Name == "kubestats_csrf" {
+			csrf = append(csrf, ck)
+		}
+	}
+	if len(csrf) != 1 || !csrf[0].Secure || !csrf[0].HttpOnly || csrf[0].SameSite != http.SameSiteLaxMode || csrf[0].Path != "/" {
+		t.Fatalf("over https: got CSRF cookies %+v, want one Secure HttpOnly Lax cookie on /", csrf)
 	}
 }

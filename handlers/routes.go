@@ -172,17 +172,8 @@ func cacheForever(next echo.HandlerFunc) echo.HandlerFunc {
 // Echo checks Sec-Fetch-Site first and falls back to the double-submit token that
 // forms send as _csrf and htmx as X-CSRF-Token (from <body hx-headers>).
 func (h *Handlers) csrf() echo.MiddlewareFunc {
-	conf := middleware.CSRFConfig{
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		CookieName:     "kubestats_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteLaxMode,
-		CookieMaxAge:   int((24 * time.Hour).Seconds()),
-	}
-	plain := middleware.CSRFWithConfig(conf)
-	conf.CookieSecure = true
-	secure := middleware.CSRFWithConfig(conf)
+	plain := middleware.CSRFWithConfig(csrfConfig(false))
+	secure := middleware.CSRFWithConfig(csrfConfig(true))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		p, s := plain(next), secure(next)
 		return func(c echo.Context) error {
@@ -191,6 +182,20 @@ func (h *Handlers) csrf() echo.MiddlewareFunc {
 			}
 			return p(c)
 		}
+	}
+}
+
+// csrfConfig is the CSRF middleware's configuration; rotateCSRF writes the same cookie.
+func csrfConfig(secure bool) middleware.CSRFConfig {
+	return middleware.CSRFConfig{
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		ContextKey:     "csrf",
+		CookieName:     csrfCookie,
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSameSite: http.SameSiteLaxMode,
+		CookieMaxAge:   int((24 * time.Hour).Seconds()),
+		CookieSecure:   secure,
 	}
 }
 
