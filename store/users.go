@@ -219,7 +219,6 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, 
 		return User{}, err
 	}
 	var u User
-	defer s.sessions.clear() // a session's user (role, active) is cached with it
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx, `
@@ -245,7 +244,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, 
 				return err
 			}
 		}
-		return nil
+		return s.bumpSessionsGen(ctx, tx) // a session's user (role, active) is cached with it
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: update user %d: %w", id, err)
@@ -263,7 +262,6 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 	if err != nil {
 		return err
 	}
-	defer s.sessions.clear()
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, s.now(), id)
 		if err != nil {
@@ -272,8 +270,10 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", id)
-		return err
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", id); err != nil {
+			return err
+		}
+		return s.bumpSessionsGen(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("store: set password of user %d: %w", id, err)
