@@ -273,3 +273,57 @@ func BenchmarkTokenUser(b *testing.B) {
 		}
 	})
 }
+
+// A user has at most MaxActiveTokens unrevoked tokens; revoking one makes room again.
+func TestCreateTokenLimitsActiveTokens(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	u := mustUser(t, s, "ada@example.org", false)
+	other := mustUser(t, s, "bob@example.org", false)
+	var first store.APIToken
+	for i := range store.MaxActiveTokens {
+		_, tok, err := s.CreateToken(ctx, u.ID, "t")
+		if err != nil {
+			t.Fatalf("token %d: %v", i+1, err)
+		}
+		if i == 0 {
+			first = tok
+		}
+	}
+	_, _, err := s.CreateToken(ctx, u.ID, "one too many")
+	var ve *store.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Msg, "20") || !strings.Contains(ve.Msg, "revoke") {
+		t.Fatalf("token %d: got %v, want a validation error naming the limit of 20 and what to do", store.MaxActiveTokens+1, err)
+	}
+	if tokens, _ := s.ListTokens(ctx, u.ID); len(tokens) != store.MaxActiveTokens {
+		t.Fatalf("got %d tokens, want %d: the refused one must not be stored", len(tokens), store.MaxActiveTokens)
+	}
+	if _, _, err := s.CreateToken(ctx, other.ID, "own budget"); err != nil {
+		t.Fatalf("another user's token: got %v, want created", err)
+	}
+	if err := s.RevokeToken(ctx, u.ID, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CreateToken(ctx, u.ID, "after a revocation"); err != nil {
+		t.Fatalf("after revoking one: got %v, want created", err)
+	}
+}
+
+// A deactivated user gets no new tokens (the CLI can name any user).
+func TestCreateTokenRefusesInactiveUser(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	mustUser(t, s, "root@example.org", true)
+	u := mustUser(t, s, "ada@example.org", false)
+	if _, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Email: u.Email, IsActive: false}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.CreateToken(ctx, u.ID, "t")
+	var ve *store.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Msg, "deactivated") {
+		t.Fatalf("got %v, want a validation error saying the user is deactivated", err)
+	}
+	if _, _, err := s.CreateToken(ctx, 999, "t"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown user: got %v, want ErrNotFound", err)
+	}
+}
