@@ -166,3 +166,33 @@ func TestAccountTokenLimit(t *testing.T) {
 		t.Fatalf("after a revocation: got %d, want 201", r.StatusCode)
 	}
 }
+
+// Deactivating a user revokes their API tokens for good: reactivating them does not bring
+// the old tokens back.
+func TestDeactivationRevokesTokens(t *testing.T) {
+	e := newEnv(t).withUsers()
+	ctx := context.Background()
+	token, _ := mustToken(t, e.store, e.user.ID, "cron job")
+	if r := e.client().get("/api/v1/me", bearer(token)...); r.StatusCode != http.StatusOK {
+		t.Fatalf("before: got %d, want 200", r.StatusCode)
+	}
+	admin := e.client().mustLogin(adminEmail)
+	path := fmt.Sprintf("/users/%d", e.user.ID)
+	if r := admin.post(path, url.Values{"email": {userEmail}, "name": {"Plain User"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("deactivate: got %d\n%.400s", r.StatusCode, r.body)
+	}
+	if r := admin.post(path, url.Values{"email": {userEmail}, "name": {"Plain User"}, "is_active": {"1"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reactivate: got %d\n%.400s", r.StatusCode, r.body)
+	}
+	if r := e.client().get("/api/v1/me", bearer(token)...); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("old token after deactivation and reactivation: got %d, want 401", r.StatusCode)
+	}
+	tokens, err := e.store.ListTokens(ctx, e.user.ID)
+	if err != nil || len(tokens) != 1 || !tokens[0].Revoked() {
+		t.Fatalf("got tokens %+v (%v), want the one token listed as revoked", tokens, err)
+	}
+	doc := e.client().mustLogin(userEmail).get("/account").doc(t)
+	if doc.Find(`[data-testid="token-revoked"]`).Length() != 1 || doc.Find(`[data-testid="token-revoke"]`).Length() != 0 {
+		t.Fatal("account page: want the token marked revoked")
+	}
+}

@@ -327,3 +327,44 @@ func TestCreateTokenRefusesInactiveUser(t *testing.T) {
 		t.Fatalf("unknown user: got %v, want ErrNotFound", err)
 	}
 }
+
+// Deactivation revokes every token of the user, keeping earlier revocation times.
+func TestDeactivationRevokesTokens(t *testing.T) {
+	clock := storetest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s := storetest.Open(t, func(o *store.Options) { o.Now = clock.Now })
+	ctx := context.Background()
+	mustUser(t, s, "root@example.org", true)
+	u := mustUser(t, s, "ada@example.org", false)
+	other := mustUser(t, s, "bob@example.org", false)
+	live, _, _ := s.CreateToken(ctx, u.ID, "live")
+	_, old, _ := s.CreateToken(ctx, u.ID, "old")
+	bobs, _, _ := s.CreateToken(ctx, other.ID, "bob's")
+	if err := s.RevokeToken(ctx, u.ID, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	revokedAt := clock.Now()
+	clock.Advance(time.Hour)
+	if _, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Email: u.Email, IsActive: false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Email: u.Email, IsActive: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenUser(ctx, live); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token after deactivation and reactivation: got %v, want ErrNotFound", err)
+	}
+	tokens, _ := s.ListTokens(ctx, u.ID)
+	for _, tok := range tokens {
+		switch {
+		case !tok.Revoked():
+			t.Fatalf("token %q not revoked", tok.Name)
+		case tok.ID == old.ID && !tok.RevokedAt.Equal(revokedAt):
+			t.Fatalf("earlier revocation moved from %v to %v", revokedAt, tok.RevokedAt)
+		case tok.ID != old.ID && !tok.RevokedAt.Equal(clock.Now()):
+			t.Fatalf("got revoked at %v, want the deactivation time %v", tok.RevokedAt, clock.Now())
+		}
+	}
+	if _, _, err := s.TokenUser(ctx, bobs); err != nil {
+		t.Fatalf("another user's token: got %v, want it untouched", err)
+	}
+}

@@ -208,7 +208,7 @@ func (s *Store) CountUsers(ctx context.Context) (UserCounts, error) {
 }
 
 // UpdateUser writes a user's profile and flags. It refuses a change that would leave no
-// active superuser, and deactivating a user ends all of their sessions.
+// active superuser; deactivating a user ends all of their sessions and revokes their tokens.
 func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, error) {
 	email, err := NormalizeEmail(up.Email)
 	if err != nil {
@@ -240,7 +240,12 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, 
 			return ErrLastSuperuser
 		}
 		if !u.IsActive {
+			// Deactivation ends what the user could still act through: sessions, and tokens
+			// for good, so that reactivating the account does not revive forgotten scripts.
 			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", u.UpdatedAt, id); err != nil {
 				return err
 			}
 		}
