@@ -109,8 +109,8 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, name string) (str
 			return &ValidationError{Field: "user", Msg: "the user is deactivated; reactivate them before creating a token"}
 		case n >= MaxActiveTokens:
 			return &ValidationError{Field: "tokens", Msg: fmt.Sprintf(
-				"this user already has %d active API tokens and %d is the limit; revoke one that is no longer used before creating another",
-				n, MaxActiveTokens)}
+				"the limit of %d active API tokens per user is reached; revoke a token that is no longer used before creating another",
+				MaxActiveTokens)}
 		}
 		t, err = scanToken(tx.QueryRowContext(ctx, `
 			INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at)

@@ -167,7 +167,8 @@ func TestTokenUser(t *testing.T) {
 		}
 	}
 
-	// Inactive user: the token stops working, and works again on reactivation.
+	// Inactive user: the token stops working, and stays revoked after reactivation
+	// (TestDeactivationRevokesTokens); a new token works.
 	if _, err := s.UpdateUser(ctx, ada.ID, store.UserUpdate{Email: ada.Email, IsSuperuser: false, IsActive: false}); err != nil {
 		// ada is the only superuser; make another so she can be deactivated.
 		mustUser(t, s, "root@example.org", true)
@@ -181,8 +182,15 @@ func TestTokenUser(t *testing.T) {
 	if _, err := s.UpdateUser(ctx, ada.ID, store.UserUpdate{Email: ada.Email, IsActive: true}); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := s.TokenUser(ctx, token); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("reactivated user's old token: got %v, want ErrNotFound", err)
+	}
+	token, created, err = s.CreateToken(ctx, ada.ID, "ci again")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := s.TokenUser(ctx, token); err != nil {
-		t.Fatalf("reactivated user: got %v, want the token to work", err)
+		t.Fatalf("reactivated user's new token: got %v, want it to work", err)
 	}
 
 	if err := s.RevokeToken(ctx, ada.ID, created.ID); err != nil {
