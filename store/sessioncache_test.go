@@ -23,8 +23,16 @@ func TestSessionCacheFollowsTheGeneration(t *testing.T) {
 	if _, _, ok := c.get("h", "g2"); ok {
 		t.Fatal("an answer read before the change came back into the cache")
 	}
-	c.put("old", User{ID: 2}, Session{}, "g2", time.Now().Add(-sessionCacheTTL))
-	if _, _, ok := c.get("old", "g2"); ok {
+	// A miss reads the generation with its data, without a get first: that answer is kept.
+	c.put("n", User{ID: 3}, Session{UserID: 3}, "g3", time.Now())
+	if !c.has("n") {
+		t.Fatal("has: the answer just put is not there")
+	}
+	if u, _, ok := c.get("n", "g3"); !ok || u.ID != 3 {
+		t.Fatal("an answer put under a newer generation was not kept")
+	}
+	c.put("old", User{ID: 2}, Session{}, "g3", time.Now().Add(-sessionCacheTTL))
+	if _, _, ok := c.get("old", "g3"); ok || c.has("old") {
 		t.Fatal("an answer older than the TTL was reused")
 	}
 }

@@ -69,12 +69,19 @@ func (s *Store) SessionUser(ctx context.Context, token string, p SessionPolicy) 
 		return User{}, Session{}, fmt.Errorf("store: session: %w", ErrNotFound)
 	}
 	hash := hashToken(token)
-	gen, err := s.sessionsGen(ctx)
-	if err != nil {
-		return User{}, Session{}, err
+	var u User
+	var sess Session
+	var gen string
+	var cached bool
+	if s.sessions.has(hash) {
+		var err error
+		if gen, err = s.sessionsGen(ctx); err != nil {
+			return User{}, Session{}, err
+		}
+		u, sess, cached = s.sessions.get(hash, gen)
 	}
-	u, sess, cached := s.sessions.get(hash, gen)
 	if !cached {
+		var err error
 		u, err = scanUser(s.queryRow(ctx, `
 			SELECT u.id, u.email, u.name, u.is_superuser, u.is_active, u.created_at, u.updated_at, u.last_login_at,
 			       s.user_id, s.created_at, s.last_seen_at, s.expires_at, `+sessionsGenSQL+`
