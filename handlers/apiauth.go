@@ -24,7 +24,8 @@ const (
 	ctxAPIAuth  = "kubestats.api_auth"  // one of the apiAuth* values
 	ctxAPIToken = "kubestats.api_token" // *store.APIToken, for token requests only
 
-	// defaultAPIRateLimit is requests per minute per token, user or anonymous client IP.
+	// defaultAPIRateLimit is requests per minute per user (all their tokens and sessions
+	// together) or per anonymous client IP.
 	defaultAPIRateLimit = 600
 	// csrfCookie is the double-submit cookie of Echo's CSRF middleware (see h.csrf).
 	csrfCookie = "kubestats_csrf"
@@ -44,7 +45,8 @@ func apiToken(c echo.Context) *store.APIToken {
 	return t
 }
 
-// apiLimiter is the API's request budget per client: a token bucket refilling at the
+// apiLimiter is the API's request budget per user, or per client IP for anonymous
+// requests and failed authentications: a token bucket refilling at the
 // configured rate per minute, with a burst of a tenth of it (at least 10) so a script may
 // fire a few requests at once but not sustain more than the rate.
 type apiLimiter struct {
@@ -112,7 +114,9 @@ func unauthorized(c echo.Context) error {
 
 // apiAuth authenticates an API request by bearer token or, without an Authorization
 // header, by the browser's session cookie (the global session middleware skips /api/), and
-// charges it to the client's budget in the one limiter every /api/v1 group shares.
+// charges it to one budget in the limiter every /api/v1 group shares: the user's, whichever
+// token or session they came with (so more tokens never mean more requests), else the
+// client IP's.
 func (h *Handlers) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	l := h.apiLimit
 	return func(c echo.Context) error {
@@ -139,7 +143,7 @@ func (h *Handlers) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Set(ctxUser, &u)
 			c.Set(ctxAPIToken, &t)
 			c.Set(ctxAPIAuth, apiAuthToken)
-			if err := l.allow(c, "token:"+strconv.FormatInt(t.ID, 10)); err != nil {
+			if err := l.allow(c, userBudget(u.ID)); err != nil {
 				return err
 			}
 			return next(c)
@@ -150,7 +154,7 @@ func (h *Handlers) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		key := ipKey
 		if u := currentUser(c); u != nil {
 			c.Set(ctxAPIAuth, apiAuthSession)
-			key = "user:" + strconv.FormatInt(u.ID, 10)
+			key = userBudget(u.ID)
 		} else {
 			c.Set(ctxAPIAuth, apiAuthAnonymous)
 		}
@@ -160,6 +164,9 @@ func (h *Handlers) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// userBudget is the limiter key of a user's requests, by token or session alike.
+func userBudget(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
 // apiRead lets a request read the API: any authenticated user, or anyone on a public site.
 func (h *Handlers) apiRead(next echo.HandlerFunc) echo.HandlerFunc {

@@ -171,25 +171,46 @@ func TestAPIRateLimit(t *testing.T) {
 	if b := decodeAPI(t, r); b.Error == nil || b.Error.Code != "rate_limited" {
 		t.Fatalf("got %s, want error rate_limited", r.body)
 	}
-	// Budgets are per token, per session user and per anonymous client.
-	if r := c.get("/api/v1/me", bearer(other)...); r.StatusCode != 200 {
-		t.Fatalf("another token: got %d, want 200", r.StatusCode)
+	// The budget is the user's, not the token's: another token of the same user, or the
+	// user's browser session, finds it spent. Another user and anonymous clients have their own.
+	if r := c.get("/api/v1/me", bearer(other)...); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("another token of the same user: got %d, want 429", r.StatusCode)
+	}
+	if r := e.client().mustLogin(userEmail).get("/api/v1/me"); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the same user's session: got %d, want 429", r.StatusCode)
+	}
+	adminToken, _ := mustToken(t, e.store, e.admin.ID, "admin")
+	if r := c.get("/api/v1/me", bearer(adminToken)...); r.StatusCode != 200 {
+		t.Fatalf("another user's token from the same IP: got %d, want its own budget", r.StatusCode)
 	}
 	if r := c.get("/api/v1/me"); r.StatusCode != 200 {
 		t.Fatalf("anonymous: got %d, want 200", r.StatusCode)
 	}
-	for range 3 {
+	for range 2 {
 		c.get("/api/v1/me")
 	}
 	if r := c.get("/api/v1/me"); r.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("5th anonymous request: got %d, want 429", r.StatusCode)
-	}
-	if r := e.client().mustLogin(userEmail).get("/api/v1/me"); r.StatusCode != 200 {
-		t.Fatalf("session from the same IP: got %d, want its own budget", r.StatusCode)
+		t.Fatalf("4th anonymous request: got %d, want 429", r.StatusCode)
 	}
 	// Junk tokens spend the client IP's budget, which is gone.
 	if r := c.get("/api/v1/me", bearer("ks_junk")...); r.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("junk token from a throttled IP: got %d, want 429", r.StatusCode)
+	}
+}
+
+// Twenty tokens do not make twenty budgets: every token of a user draws on one.
+func TestAPIRateLimitIsPerUser(t *testing.T) {
+	e := newEnv(t, func(c *handlers.Config) { c.APIRateLimit = 10 }).withUsers()
+	c := e.client()
+	ok := 0
+	for i := range 20 {
+		token, _ := mustToken(t, e.store, e.user.ID, "t"+strconv.Itoa(i))
+		if r := c.get("/api/v1/me", bearer(token)...); r.StatusCode == 200 {
+			ok++
+		}
+	}
+	if ok != 10 {
+		t.Fatalf("20 tokens of one user, one request each: got %d answered, want the user's 10", ok)
 	}
 }
 

@@ -73,6 +73,9 @@ func (h *Handlers) logout(c echo.Context) error {
 		}
 	}
 	h.clearSessionCookie(c)
+	if err := h.rotateCSRF(c); err != nil {
+		return err
+	}
 	h.addFlash(c, "info", "You have been logged out.")
 	return c.Redirect(http.StatusSeeOther, "/login")
 }

@@ -42,7 +42,8 @@ type Config struct {
 	Static    fs.FS // the embedded static/ directory
 	Now       func() time.Time
 	StartedAt time.Time
-	// API: requests per minute per token (or per client IP without one); 0 means the default.
+	// API: requests per minute per user, all their tokens and sessions together (per client IP
+	// for anonymous reads); 0 means the default.
 	APIRateLimit int
 	// ExportPath is where the dataset export is written and served from.
 	ExportPath string

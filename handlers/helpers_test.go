@@ -64,7 +64,12 @@ func (l *logBuffer) String() string {
 
 func newEnv(t testing.TB, edit ...func(*handlers.Config)) *env {
 	t.Helper()
-	s := storetest.Open(t)
+	return newEnvOn(t, storetest.Open(t), edit...)
+}
+
+// newEnvOn is newEnv over a store the test opened itself, e.g. with its own store.Options.
+func newEnvOn(t testing.TB, s *store.Store, edit ...func(*handlers.Config)) *env {
+	t.Helper()
 	cfg := handlers.Config{
 		Version:         "test",
 		SecretKey:       []byte("0123456789abcdef0123456789abcdef"),

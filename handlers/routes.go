@@ -186,17 +186,8 @@ func cacheForever(next echo.HandlerFunc) echo.HandlerFunc {
 // Echo checks Sec-Fetch-Site first and falls back to the double-submit token that
 // forms send as _csrf and htmx as X-CSRF-Token (from <body hx-headers>).
 func (h *Handlers) csrf() echo.MiddlewareFunc {
-	conf := middleware.CSRFConfig{
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		CookieName:     "kubestats_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteLaxMode,
-		CookieMaxAge:   int((24 * time.Hour).Seconds()),
-	}
-	plain := middleware.CSRFWithConfig(conf)
-	conf.CookieSecure = true
-	secure := middleware.CSRFWithConfig(conf)
+	plain := middleware.CSRFWithConfig(csrfConfig(false))
+	secure := middleware.CSRFWithConfig(csrfConfig(true))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		p, s := plain(next), secure(next)
 		return func(c echo.Context) error {
@@ -208,10 +199,28 @@ func (h *Handlers) csrf() echo.MiddlewareFunc {
 	}
 }
 
+// csrfConfig is the CSRF middleware's configuration; rotateCSRF writes the same cookie.
+func csrfConfig(secure bool) middleware.CSRFConfig {
+	return middleware.CSRFConfig{
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		ContextKey:     "csrf",
+		CookieName:     csrfCookie,
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSameSite: http.SameSiteLaxMode,
+		CookieMaxAge:   int((24 * time.Hour).Seconds()),
+		CookieSecure:   secure,
+	}
+}
+
 // throttledError answers 429 with the wait before the next try.
 type throttledError struct{ retryAfter time.Duration }
 
 func (e *throttledError) Error() string { return "too many login attempts" }
+
+// busyRetryAfter is the Retry-After sent when the password hasher is saturated
+// (store.ErrBusy): a burst of logins drains in a few seconds.
+const busyRetryAfter = 5
 
 // handleError is the single place that turns errors into responses: JSON for the API,
 // a small partial for htmx requests, a full page otherwise.
@@ -237,6 +246,10 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		secs = max(secs, 1)
 		c.Response().Header().Set("Retry-After", itoa(secs))
 		status, msg = http.StatusTooManyRequests, "Too many login attempts. Wait "+itoa(secs)+" seconds and try again."
+	case errors.Is(err, store.ErrBusy):
+		// Overload, not a fault: no error log of its own, and the client is told when to retry.
+		c.Response().Header().Set("Retry-After", itoa(busyRetryAfter))
+		status, msg = http.StatusServiceUnavailable, "The server is busy checking other passwords. Wait a few seconds and try again."
 	case errors.Is(err, store.ErrNotFound):
 		status, msg = http.StatusNotFound, "There is nothing here."
 	case errors.As(err, &ve):
@@ -257,7 +270,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 			}
 		}
 	}
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, store.ErrBusy) {
 		h.log.Error("request failed", "method", c.Request().Method, "uri", c.Request().RequestURI, "err", err)
 	}
 	if isAPIv1(c.Request().URL.Path) {

@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -92,6 +95,36 @@ func (h *Handlers) startSession(c echo.Context, u store.User) error {
 	}
 	c.Set(ctxUser, &u)
 	c.Set(ctxToken, token)
+	return h.rotateCSRF(c)
+}
+
+// rotateCSRF gives the browser a new CSRF token in this response. Echo's middleware keeps
+// whatever kubestats_csrf cookie the browser sends, so without this a token planted before
+// login (or read before logout) would stay valid for the next session.
+func (h *Handlers) rotateCSRF(c echo.Context) error {
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return fmt.Errorf("csrf token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(buf)
+	conf := csrfConfig(c.Scheme() == "https")
+	// The middleware already set the old value on this response; leave exactly one.
+	hd := c.Response().Header()
+	var kept []string
+	for _, v := range hd.Values(echo.HeaderSetCookie) {
+		if ck, err := http.ParseSetCookie(v); err != nil || ck.Name != conf.CookieName {
+			kept = append(kept, v)
+		}
+	}
+	hd.Del(echo.HeaderSetCookie)
+	for _, v := range kept {
+		hd.Add(echo.HeaderSetCookie, v)
+	}
+	c.SetCookie(&http.Cookie{
+		Name: conf.CookieName, Value: token, Path: conf.CookiePath, MaxAge: conf.CookieMaxAge,
+		Secure: conf.CookieSecure, HttpOnly: conf.CookieHTTPOnly, SameSite: conf.CookieSameSite,
+	})
+	c.Set(conf.ContextKey, token) // anything this response renders carries the new token
 	return nil
 }
 

@@ -41,7 +41,11 @@ func (h *Handlers) createToken(c echo.Context) error {
 	token, t, err := h.store.CreateToken(c.Request().Context(), u.ID, name)
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
-		tv := h.tokensView(c, views.TokensView{Name: name, Errors: views.FormErrors{"token_name": ve.Msg}})
+		field := "token_name"
+		if ve.Field != "name" {
+			field = "" // about the account (the token limit), not the name: shown above the form
+		}
+		tv := h.tokensView(c, views.TokensView{Name: name, Errors: views.FormErrors{field: ve.Msg}})
 		return render(c, http.StatusUnprocessableEntity, views.AccountPage(h.layout(c, "Account", "account"), f, tv))
 	}
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kubestats/kubestats/store"
 )
 
 func TestAccountTokens(t *testing.T) {
@@ -134,5 +136,63 @@ func TestAccountTokenFormErrors(t *testing.T) {
 	}
 	if r := e.client().post("/account/tokens", url.Values{"name": {"x"}}); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
 		t.Fatalf("anonymous create: got %d %s, want a redirect to login", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// The 21st active token is refused on the account page with the reason; revoking one makes room.
+func TestAccountTokenLimit(t *testing.T) {
+	e := newEnv(t).withUsers()
+	ctx := context.Background()
+	for range store.MaxActiveTokens {
+		mustToken(t, e.store, e.user.ID, "script")
+	}
+	c := e.client().mustLogin(userEmail)
+	r := c.post("/account/tokens", url.Values{"name": {"one too many"}})
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("token %d: got %d, want 422", store.MaxActiveTokens+1, r.StatusCode)
+	}
+	doc := r.doc(t)
+	if msg := doc.Find(`[data-testid="form-error"]`).Text(); !strings.Contains(msg, "20 active API tokens") || !strings.Contains(msg, "revoke") {
+		t.Fatalf("got form error %q, want the limit and what to do", msg)
+	}
+	if doc.Find(`[data-testid="new-token"]`).Length() != 0 || doc.Find(`[data-testid="token-form"] input[name="name"]`).AttrOr("value", "") != "one too many" {
+		t.Fatal("want no token and the name kept in the form")
+	}
+	tokens, _ := e.store.ListTokens(ctx, e.user.ID)
+	if err := e.store.RevokeToken(ctx, e.user.ID, tokens[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.post("/account/tokens", url.Values{"name": {"room again"}}); r.StatusCode != http.StatusCreated {
+		t.Fatalf("after a revocation: got %d, want 201", r.StatusCode)
+	}
+}
+
+// Deactivating a user revokes their API tokens for good: reactivating them does not bring
+// the old tokens back.
+func TestDeactivationRevokesTokens(t *testing.T) {
+	e := newEnv(t).withUsers()
+	ctx := context.Background()
+	token, _ := mustToken(t, e.store, e.user.ID, "cron job")
+	if r := e.client().get("/api/v1/me", bearer(token)...); r.StatusCode != http.StatusOK {
+		t.Fatalf("before: got %d, want 200", r.StatusCode)
+	}
+	admin := e.client().mustLogin(adminEmail)
+	path := fmt.Sprintf("/users/%d", e.user.ID)
+	if r := admin.post(path, url.Values{"email": {userEmail}, "name": {"Plain User"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("deactivate: got %d\n%.400s", r.StatusCode, r.body)
+	}
+	if r := admin.post(path, url.Values{"email": {userEmail}, "name": {"Plain User"}, "is_active": {"1"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reactivate: got %d\n%.400s", r.StatusCode, r.body)
+	}
+	if r := e.client().get("/api/v1/me", bearer(token)...); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("old token after deactivation and reactivation: got %d, want 401", r.StatusCode)
+	}
+	tokens, err := e.store.ListTokens(ctx, e.user.ID)
+	if err != nil || len(tokens) != 1 || !tokens[0].Revoked() {
+		t.Fatalf("got tokens %+v (%v), want the one token listed as revoked", tokens, err)
+	}
+	doc := e.client().mustLogin(userEmail).get("/account").doc(t)
+	if doc.Find(`[data-testid="token-revoked"]`).Length() != 1 || doc.Find(`[data-testid="token-revoke"]`).Length() != 0 {
+		t.Fatal("account page: want the token marked revoked")
 	}
 }

@@ -69,15 +69,25 @@ func (s *Store) SessionUser(ctx context.Context, token string, p SessionPolicy) 
 		return User{}, Session{}, fmt.Errorf("store: session: %w", ErrNotFound)
 	}
 	hash := hashToken(token)
-	u, sess, cached, gen := s.sessions.get(hash)
+	var u User
+	var sess Session
+	var gen string
+	var cached bool
+	if s.sessions.has(hash) {
+		var err error
+		if gen, err = s.sessionsGen(ctx); err != nil {
+			return User{}, Session{}, err
+		}
+		u, sess, cached = s.sessions.get(hash, gen)
+	}
 	if !cached {
 		var err error
 		u, err = scanUser(s.queryRow(ctx, `
 			SELECT u.id, u.email, u.name, u.is_superuser, u.is_active, u.created_at, u.updated_at, u.last_login_at,
-			       s.user_id, s.created_at, s.last_seen_at, s.expires_at
+			       s.user_id, s.created_at, s.last_seen_at, s.expires_at, `+sessionsGenSQL+`
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE s.id_hash = ?`, hash),
-			&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt)
+			&sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &gen)
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, Session{}, fmt.Errorf("store: session: %w", ErrNotFound)
 		}
@@ -107,8 +117,13 @@ func (s *Store) SessionUser(ctx context.Context, token string, p SessionPolicy) 
 
 // DeleteSession ends one session (logout). Deleting an unknown token is not an error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	defer s.sessions.clear() // also when the delete failed: never keep what may be gone
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE id_hash = ?", hashToken(token)); err != nil {
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE id_hash = ?", hashToken(token)); err != nil {
+			return err
+		}
+		return s.bumpSessionsGen(ctx, tx)
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
 	return nil
@@ -116,8 +131,13 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 
 // DeleteUserSessions ends every session of a user.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	defer s.sessions.clear()
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
+			return err
+		}
+		return s.bumpSessionsGen(ctx, tx)
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete sessions of user %d: %w", userID, err)
 	}
 	return nil
@@ -139,11 +159,19 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, p SessionPolicy) (int
 	if p.Idle <= 0 {
 		p.Idle = 100 * 365 * 24 * time.Hour
 	}
-	defer s.sessions.clear()
-	res, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, now.Add(-p.Idle))
+	var n int64
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, now.Add(-p.Idle))
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil // nothing ended: cached lookups stay valid
+		}
+		return s.bumpSessionsGen(ctx, tx)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return n, nil
 }

@@ -49,6 +49,12 @@ type Options struct {
 	PasswordParams *argon2id.Params
 	// HashConcurrency bounds simultaneous hash computations (each may take 64 MiB).
 	HashConcurrency int
+	// HashWait is how long a password hash or check waits for a free slot before it gives
+	// up with ErrBusy; 0 means defaultHashWait.
+	HashWait time.Duration
+	// PasswordHook, when set, runs inside the hashing slot before every hash ("hash") and
+	// every verification ("verify"); tests count and hold password work with it.
+	PasswordHook func(op string)
 }
 
 // Store is the only way into the database. Writes go through one connection so that
@@ -126,7 +132,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open readers %s: %w", opts.Path, err)
 	}
 	s.r = r
-	s.pw = newPasswords(opts.PasswordParams, opts.HashConcurrency)
+	s.pw = newPasswords(opts.PasswordParams, opts.HashConcurrency, opts.HashWait, opts.PasswordHook)
 	return s, nil
 }
 

@@ -37,6 +37,9 @@ const (
 	// far too little (7 random characters) to help guess one.
 	tokenShownLen = len(TokenPrefix) + 7
 	maxTokenName  = 100
+	// MaxActiveTokens bounds a user's unrevoked tokens: enough for every script and machine
+	// one person runs, and a cap on the credentials one leaked session can mint.
+	MaxActiveTokens = 20
 	// tokenTouchEvery limits last_used_at writes to one per token per interval: a script
 	// polling the API must not turn every read into a write on the single writer.
 	tokenTouchEvery = time.Minute
@@ -77,7 +80,8 @@ func normalizeTokenName(name string) (string, error) {
 	return name, nil
 }
 
-// CreateToken makes a new API token for the user and returns it in clear, once.
+// CreateToken makes a new API token for the user and returns it in clear, once. An inactive
+// user, or one with MaxActiveTokens unrevoked tokens already, gets a ValidationError.
 func (s *Store) CreateToken(ctx context.Context, userID int64, name string) (string, APIToken, error) {
 	name, err := normalizeTokenName(name)
 	if err != nil {
@@ -88,10 +92,36 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, name string) (str
 		return "", APIToken{}, fmt.Errorf("store: token: %w", err)
 	}
 	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(buf)
-	t, err := scanToken(s.w.QueryRowContext(ctx, `
-		INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at)
-		VALUES (?, ?, ?, ?, ?)
-		RETURNING `+tokenColumns, userID, name, hashToken(token), token[:tokenShownLen], s.now()))
+	var t APIToken
+	// One write transaction: the count and the insert cannot interleave with another create.
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		var active bool
+		var n int
+		err := tx.QueryRowContext(ctx, `
+			SELECT is_active, (SELECT count(*) FROM api_tokens WHERE user_id = users.id AND revoked_at IS NULL)
+			FROM users WHERE id = ?`, userID).Scan(&active, &n)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case !active:
+			return &ValidationError{Field: "user", Msg: "the user is deactivated; reactivate them before creating a token"}
+		case n >= MaxActiveTokens:
+			return &ValidationError{Field: "tokens", Msg: fmt.Sprintf(
+				"the limit of %d active API tokens per user is reached; revoke a token that is no longer used before creating another",
+				MaxActiveTokens)}
+		}
+		t, err = scanToken(tx.QueryRowContext(ctx, `
+			INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at)
+			VALUES (?, ?, ?, ?, ?)
+			RETURNING `+tokenColumns, userID, name, hashToken(token), token[:tokenShownLen], s.now()))
+		return err
+	})
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return "", APIToken{}, ve
+	}
 	if err != nil {
 		return "", APIToken{}, fmt.Errorf("store: create token for user %d: %w", userID, err)
 	}

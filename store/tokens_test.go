@@ -167,7 +167,8 @@ func TestTokenUser(t *testing.T) {
 		}
 	}
 
-	// Inactive user: the token stops working, and works again on reactivation.
+	// Inactive user: the token stops working, and stays revoked after reactivation
+	// (TestDeactivationRevokesTokens); a new token works.
 	if _, err := s.UpdateUser(ctx, ada.ID, store.UserUpdate{Email: ada.Email, IsSuperuser: false, IsActive: false}); err != nil {
 		// ada is the only superuser; make another so she can be deactivated.
 		mustUser(t, s, "root@example.org", true)
@@ -181,8 +182,15 @@ func TestTokenUser(t *testing.T) {
 	if _, err := s.UpdateUser(ctx, ada.ID, store.UserUpdate{Email: ada.Email, IsActive: true}); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := s.TokenUser(ctx, token); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("reactivated user's old token: got %v, want ErrNotFound", err)
+	}
+	token, created, err = s.CreateToken(ctx, ada.ID, "ci again")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := s.TokenUser(ctx, token); err != nil {
-		t.Fatalf("reactivated user: got %v, want the token to work", err)
+		t.Fatalf("reactivated user's new token: got %v, want it to work", err)
 	}
 
 	if err := s.RevokeToken(ctx, ada.ID, created.ID); err != nil {
@@ -272,4 +280,99 @@ func BenchmarkTokenUser(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A user has at most MaxActiveTokens unrevoked tokens; revoking one makes room again.
+func TestCreateTokenLimitsActiveTokens(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	u := mustUser(t, s, "ada@example.org", false)
+	other := mustUser(t, s, "bob@example.org", false)
+	var first store.APIToken
+	for i := range store.MaxActiveTokens {
+		_, tok, err := s.CreateToken(ctx, u.ID, "t")
+		if err != nil {
+			t.Fatalf("token %d: %v", i+1, err)
+		}
+		if i == 0 {
+			first = tok
+		}
+	}
+	_, _, err := s.CreateToken(ctx, u.ID, "one too many")
+	var ve *store.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Msg, "20") || !strings.Contains(ve.Msg, "revoke") {
+		t.Fatalf("token %d: got %v, want a validation error naming the limit of 20 and what to do", store.MaxActiveTokens+1, err)
+	}
+	if tokens, _ := s.ListTokens(ctx, u.ID); len(tokens) != store.MaxActiveTokens {
+		t.Fatalf("got %d tokens, want %d: the refused one must not be stored", len(tokens), store.MaxActiveTokens)
+	}
+	if _, _, err := s.CreateToken(ctx, other.ID, "own budget"); err != nil {
+		t.Fatalf("another user's token: got %v, want created", err)
+	}
+	if err := s.RevokeToken(ctx, u.ID, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CreateToken(ctx, u.ID, "after a revocation"); err != nil {
+		t.Fatalf("after revoking one: got %v, want created", err)
+	}
+}
+
+// A deactivated user gets no new tokens (the CLI can name any user).
+func TestCreateTokenRefusesInactiveUser(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	mustUser(t, s, "root@example.org", true)
+	u := mustUser(t, s, "ada@example.org", false)
+	if _, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Email: u.Email, IsActive: false}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.CreateToken(ctx, u.ID, "t")
+	var ve *store.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Msg, "deactivated") {
+		t.Fatalf("got %v, want a validation error saying the user is deactivated", err)
+	}
+	if _, _, err := s.CreateToken(ctx, 999, "t"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown user: got %v, want ErrNotFound", err)
+	}
+}
+
+// Deactivation revokes every token of the user, keeping earlier revocation times.
+func TestDeactivationRevokesTokens(t *testing.T) {
+	clock := storetest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s := storetest.Open(t, func(o *store.Options) { o.Now = clock.Now })
+	ctx := context.Background()
+	mustUser(t, s, "root@example.org", true)
+	u := mustUser(t, s, "ada@example.org", false)
+	other := mustUser(t, s, "bob@example.org", false)
+	live, _, _ := s.CreateToken(ctx, u.ID, "live")
+	_, old, _ := s.CreateToken(ctx, u.ID, "old")
+	bobs, _, _ := s.CreateToken(ctx, other.ID, "bob's")
+	if err := s.RevokeToken(ctx, u.ID, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	revokedAt := clock.Now()
+	clock.Advance(time.Hour)
+	if _, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Email: u.Email, IsActive: false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(ctx, u.ID, store.UserUpdate{Email: u.Email, IsActive: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenUser(ctx, live); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token after deactivation and reactivation: got %v, want ErrNotFound", err)
+	}
+	tokens, _ := s.ListTokens(ctx, u.ID)
+	for _, tok := range tokens {
+		switch {
+		case !tok.Revoked():
+			t.Fatalf("token %q not revoked", tok.Name)
+		case tok.ID == old.ID && !tok.RevokedAt.Equal(revokedAt):
+			t.Fatalf("earlier revocation moved from %v to %v", revokedAt, tok.RevokedAt)
+		case tok.ID != old.ID && !tok.RevokedAt.Equal(clock.Now()):
+			t.Fatalf("got revoked at %v, want the deactivation time %v", tok.RevokedAt, clock.Now())
+		}
+	}
+	if _, _, err := s.TokenUser(ctx, bobs); err != nil {
+		t.Fatalf("another user's token: got %v, want it untouched", err)
+	}
 }

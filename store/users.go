@@ -208,7 +208,7 @@ func (s *Store) CountUsers(ctx context.Context) (UserCounts, error) {
 }
 
 // UpdateUser writes a user's profile and flags. It refuses a change that would leave no
-// active superuser, and deactivating a user ends all of their sessions.
+// active superuser; deactivating a user ends all of their sessions and revokes their tokens.
 func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, error) {
 	email, err := NormalizeEmail(up.Email)
 	if err != nil {
@@ -219,7 +219,6 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, 
 		return User{}, err
 	}
 	var u User
-	defer s.sessions.clear() // a session's user (role, active) is cached with it
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx, `
@@ -241,11 +240,16 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, 
 			return ErrLastSuperuser
 		}
 		if !u.IsActive {
+			// Deactivation ends what the user could still act through: sessions, and tokens
+			// for good, so that reactivating the account does not revive forgotten scripts.
 			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", id); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", u.UpdatedAt, id); err != nil {
+				return err
+			}
 		}
-		return nil
+		return s.bumpSessionsGen(ctx, tx) // a session's user (role, active) is cached with it
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: update user %d: %w", id, err)
@@ -263,7 +267,6 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 	if err != nil {
 		return err
 	}
-	defer s.sessions.clear()
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, s.now(), id)
 		if err != nil {
@@ -272,8 +275,10 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", id)
-		return err
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", id); err != nil {
+			return err
+		}
+		return s.bumpSessionsGen(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("store: set password of user %d: %w", id, err)
@@ -282,23 +287,17 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 }
 
 // Authenticate returns the active user with this email and password, or
-// ErrInvalidCredentials without saying which part was wrong.
+// ErrInvalidCredentials without saying which part was wrong. Every call does exactly one
+// password verification (against the user's hash, or a dummy one for unknown emails) and
+// decides only afterwards, so the time taken says nothing about the account.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
 	var hash string
 	u, err := scanUser(s.queryRow(ctx,
 		"SELECT "+userColumns+", password_hash FROM users WHERE email = ?", strings.TrimSpace(email)), &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Spend the same time as a real check so response times do not reveal accounts.
-		_, _ = s.pw.verify(ctx, password, s.pw.dummyHash())
-		return User{}, ErrInvalidCredentials
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: authenticate: %w", err)
 	}
-	if len(password) > MaxPasswordLen {
-		return User{}, ErrInvalidCredentials
-	}
-	ok, err := s.pw.verify(ctx, password, hash)
+	ok, err := s.pw.verify(ctx, password, hash) // hash is "" for an unknown email: the dummy
 	if err != nil {
 		return User{}, err
 	}
@@ -316,9 +315,6 @@ func (s *Store) CheckPassword(ctx context.Context, id int64, password string) (b
 			return false, fmt.Errorf("store: user %d: %w", id, ErrNotFound)
 		}
 		return false, fmt.Errorf("store: check password: %w", err)
-	}
-	if len(password) > MaxPasswordLen {
-		return false, nil
 	}
 	return s.pw.verify(ctx, password, hash)
 }
