@@ -375,7 +375,7 @@ func serveSettings() []setting {
 			usage: "let anonymous visitors read every read-only view; actions and administration still need a login",
 			apply: boolSetting(func(c *config) *bool { return &c.Public })},
 		{envs: []string{"KUBESTATS_API_RATE_LIMIT"}, flag: "api-rate-limit", def: "600",
-			usage: "API requests per minute per token (per user for browser sessions, per IP for anonymous reads)",
+			usage: "API requests per minute per user, all their tokens and sessions together (per IP for anonymous reads)",
 			apply: func(c *config, v string) error {
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 1 || n > 100000 {

@@ -50,7 +50,10 @@ func (h *Handlers) Echo() *echo.Echo {
 		HandleError: true, // run the error handler first so the logged status is the one sent
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
-			if v.Status >= 500 {
+			switch {
+			case v.Status == http.StatusServiceUnavailable:
+				level = slog.LevelWarn // overload refused on purpose (the password hasher is busy): not a failure
+			case v.Status >= 500:
 				level = slog.LevelError
 			}
 			attrs := []slog.Attr{
