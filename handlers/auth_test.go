@@ -74,6 +74,11 @@ func TestLoginRefusedWhileHasherBusy(t *testing.T) {
 		t.Fatalf("htmx login while busy: got %d, want 503 with the error partial\n%.400s", rec.Code, rec.Body.String())
 	}
 
+	// Overload refused on purpose is an operator's warning, not an error.
+	if logs := e.logs.String(); strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "level=WARN") {
+		t.Errorf("busy refusals: want warnings and no errors in the log\n%s", logs)
+	}
+
 	close(release)
 	if code := <-held; code != http.StatusSeeOther {
 		t.Fatalf("the login holding the slot: got %d, want 303", code)
