@@ -59,11 +59,11 @@ func escapeRef(ref string) string {
 	return strings.Join(parts, "/")
 }
 
-// injectTarballLimit answers GitHub's REST secondary rate limit (403, JSON, Retry-After) to a tarball
-// request that meets one: the API host's penalty (shared with GraphQL) or one queued for tarballs.
-func (s *Server) injectTarballLimit(w *recorder) bool {
+// takeLimit reports whether the request meets a limit (a queued one or the running penalty)
+// and, when it does, counts it and sets Retry-After; the caller writes the host's answer.
+func (s *Server) takeLimit(w *recorder, queued *[]time.Duration, penaltyUntil *time.Time) bool {
 	s.mu.Lock()
-	kind, retryAfter := s.limitLocked(s.now(), &s.faults.tarballSecondary, &s.faults.penaltyUntil)
+	kind, retryAfter := s.limitLocked(s.now(), queued, penaltyUntil)
 	if kind != "" {
 		s.stats.Injected++
 	}
@@ -73,6 +73,15 @@ func (s *Server) injectTarballLimit(w *recorder) bool {
 	}
 	w.req.Injected = kind
 	retryAfterHeader(w, retryAfter)
+	return true
+}
+
+// injectTarballLimit answers GitHub's REST secondary rate limit (403, JSON, Retry-After) to a tarball
+// request that meets one: the API host's penalty (shared with GraphQL) or one queued for tarballs.
+func (s *Server) injectTarballLimit(w *recorder) bool {
+	if !s.takeLimit(w, &s.faults.tarballSecondary, &s.faults.penaltyUntil) {
+		return false
+	}
 	writeJSON(w, http.StatusForbidden, map[string]string{
 		"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:1111:2222:3333:44444444.",
 		"documentation_url": "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits",
@@ -83,17 +92,9 @@ func (s *Server) injectTarballLimit(w *recorder) bool {
 // injectCodeloadLimit answers 429 Too Many Requests with Retry-After to an archive download that
 // meets a limit of the archive host: its running penalty, or one queued.
 func (s *Server) injectCodeloadLimit(w *recorder) bool {
-	s.mu.Lock()
-	kind, retryAfter := s.limitLocked(s.now(), &s.faults.codeloadLimit, &s.faults.codeloadPenaltyUntil)
-	if kind != "" {
-		s.stats.Injected++
-	}
-	s.mu.Unlock()
-	if kind == "" {
+	if !s.takeLimit(w, &s.faults.codeloadLimit, &s.faults.codeloadPenaltyUntil) {
 		return false
 	}
-	w.req.Injected = kind
-	retryAfterHeader(w, retryAfter)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusTooManyRequests)
 	_, _ = io.WriteString(w, "429: Too Many Requests")
