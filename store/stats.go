@@ -4,17 +4,26 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"time"
 )
 
-// The community pages read per-image and per-kind totals from image_stats and kind_stats
-// instead of grouping hundreds of thousands of usages per request. Every change that can
-// move a total (a scan replacing a repository's facts, or a block, unblock, delete or
-// restore changing whether it counts) recomputes the keys that repository touched, before
-// and after the change, from the base tables in the same transaction. Recomputing a key
-// from its index range instead of adding deltas means a total can never drift: whatever
-// the history, each row equals what a full GROUP BY would give (TestStatsMatchRebuild).
-// A scan recomputes only the keys whose contribution from the scanned repository changed:
-// a popular kind has tens of thousands of objects to count, and most re-scans change few.
+// The community pages read totals from stats tables instead of grouping hundreds of thousands
+// of usages per request: image_stats, kind_stats, chart_stats with its versions and sources
+// (chart_version_stats, chart_source_stats), and deprecation_stats. Every change that can move
+// a total (a scan replacing a repository's facts, or a block, unblock, delete or restore
+// changing whether it counts) recomputes the keys that repository touched, before and after the
+// change, from the base tables in the same transaction. Recomputing a key from its index range
+// instead of adding deltas means a total can never drift: whatever the history, each row equals
+// what a full GROUP BY would give (TestStatsMatchRebuild). A scan recomputes only the keys whose
+// contribution from the scanned repository changed: a popular kind has tens of thousands of
+// objects to count, and most re-scans change few.
+//
+// One total also depends on the clock: a chart's growth (repositories that started using it
+// within GrowthWindow, see chartGrowth). A key's row holds its growth as of the write that last
+// recomputed it; as the window slides, a repository's adoption leaves it without any write, so
+// RefreshChartGrowth (the hourly aggregate job) recomputes every chart's growth as of its run.
+// Growth is therefore exact as of the later of the chart's last write and the last refresh.
 
 // imageStatsSelect computes image_stats rows from image_usages of live repositories.
 const imageStatsSelect = `
@@ -27,8 +36,8 @@ const kindStatsSelect = `
 	SELECT api_group, kind, count(DISTINCT repository_id), count(*)
 	FROM resources WHERE ` + liveRepoUsage
 
-// rebuildStats recomputes both tables from scratch: what the migration that introduced
-// them runs, and what tests compare the incremental upkeep with.
+// rebuildStats recomputes image_stats and kind_stats from scratch. Schema version 4's migration
+// runs it as it stands, so it must keep to the tables of that version.
 const rebuildStats = `
 DELETE FROM image_stats;
 INSERT INTO image_stats (registry, repository, repos, usages, tags, tag_only, digest, latest)` + imageStatsSelect + `
@@ -38,55 +47,195 @@ INSERT INTO kind_stats (api_group, kind, repos, objects)` + kindStatsSelect + `
 	GROUP BY api_group, kind;
 `
 
-// statKey is one image (registry, repository) or one kind (api group, kind).
+// chartURL is the URL a chart usage's source is listed under: the chart's own when resolved.
+const chartURL = `CASE WHEN chart_url <> '' THEN chart_url ELSE source_url END`
+
+// chartVersionStatsSelect and chartSourceStatsSelect compute the rows of the chart companion
+// tables from chart_usages of live repositories; cond narrows them further.
+func chartVersionStatsSelect(cond string) string {
+	return `SELECT chart, version, count(DISTINCT repository_id), count(*) FROM chart_usages
+		WHERE ` + liveRepoUsage + cond + ` GROUP BY chart, version`
+}
+
+func chartSourceStatsSelect(cond string) string {
+	return `SELECT chart, source_kind, ` + chartURL + ` AS url, count(DISTINCT repository_id) FROM chart_usages
+		WHERE ` + liveRepoUsage + cond + ` GROUP BY chart, source_kind, url`
+}
+
+// chartGrowthOf is chartGrowth for one chart (?1) with the window starting at ?2, reading the
+// chart's usages by index and probing each one's release history, instead of every recent event.
+// A repository counts when each of its usages of the chart is a fresh release (freshReleases).
+const chartGrowthOf = `
+	SELECT count(*) FROM (
+		SELECT cu.repository_id FROM chart_usages cu
+		WHERE cu.chart = ?1 AND cu.repository_id NOT IN (` + hiddenRepos + `)
+		GROUP BY cu.repository_id
+		HAVING min(EXISTS (SELECT 1 FROM resource_events e
+			WHERE e.repository_id = cu.repository_id AND e.kind = cu.kind AND e.namespace = cu.namespace
+				AND e.name = cu.release_name AND e.type = 'created' AND e.committed_at >= ?2
+				AND e.kind IN ('HelmRelease', 'Application', 'ApplicationSet')
+				AND EXISTS (SELECT 1 FROM resource_events p WHERE p.repository_id = e.repository_id AND p.committed_at < e.committed_at))))`
+
+// deprecationStatsSelect computes deprecation_stats rows from deprecated_usages of live
+// repositories, for every scope /deprecations can ask for; cond narrows them further.
+func deprecationStatsSelect(cond string) string {
+	const status = `CASE WHEN removed_in <> '' THEN 'removed' ELSE 'deprecated' END`
+	const cols = `max(project), max(deprecated_in), max(removed_in), max(replacement), count(DISTINCT repository_id), count(*)
+		FROM deprecated_usages WHERE ` + liveRepoUsage
+	return `
+		SELECT api_version, kind, '', '', ` + cols + cond + ` GROUP BY api_version, kind
+		UNION ALL SELECT api_version, kind, project, '', ` + cols + cond + ` GROUP BY api_version, kind, project
+		UNION ALL SELECT api_version, kind, '', ` + status + `, ` + cols + cond + ` GROUP BY api_version, kind, ` + status + `
+		UNION ALL SELECT api_version, kind, project, ` + status + `, ` + cols + cond + ` GROUP BY api_version, kind, project, ` + status
+}
+
+const deprecationStatsInsert = `INSERT INTO deprecation_stats (api_version, kind, scope_project, scope_status, project,
+	deprecated_in, removed_in, replacement, repos, objects)`
+
+// rebuildReadModel recomputes the stats tables of schema version 5 (charts and deprecations)
+// from scratch, except chart_stats' newest and growth, which need Go (fillChartNewest) and the
+// clock (refreshChartGrowth).
+var rebuildReadModel = `
+DELETE FROM chart_version_stats;
+INSERT INTO chart_version_stats (chart, version, repos, releases)` + chartVersionStatsSelect("") + `;
+DELETE FROM chart_source_stats;
+INSERT INTO chart_source_stats (chart, source_kind, url, repos)` + chartSourceStatsSelect("") + `;
+DELETE FROM chart_stats;
+INSERT INTO chart_stats (chart, repos, releases, versions, newest, growth)
+	SELECT chart, count(DISTINCT repository_id), count(*), 0, '', 0 FROM chart_usages WHERE ` + liveRepoUsage + ` GROUP BY chart;
+UPDATE chart_stats SET versions = (SELECT count(*) FROM chart_version_stats v WHERE v.chart = chart_stats.chart);
+DELETE FROM deprecation_stats;
+` + deprecationStatsInsert + deprecationStatsSelect("") + `;
+`
+
+// fillReadModel fills the version 5 stats tables from the base tables: the migration that
+// introduced them and RebuildStats run it.
+func fillReadModel(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, rebuildReadModel); err != nil {
+		return err
+	}
+	if err := fillChartNewest(ctx, tx); err != nil {
+		return err
+	}
+	_, err := refreshChartGrowth(ctx, tx, now)
+	return err
+}
+
+// fillChartNewest sets every chart's newest version from its version rows: SQL cannot order
+// versions as CompareVersions does.
+func fillChartNewest(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT chart, version FROM chart_version_stats ORDER BY chart`)
+	if err != nil {
+		return fmt.Errorf("read chart versions: %w", err)
+	}
+	defer rows.Close()
+	newest := map[string]string{}
+	for rows.Next() {
+		var chart, version string
+		if err := rows.Scan(&chart, &version); err != nil {
+			return fmt.Errorf("read chart versions: %w", err)
+		}
+		if version != "" && (newest[chart] == "" || CompareVersions(version, newest[chart]) > 0) {
+			newest[chart] = version
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read chart versions: %w", err)
+	}
+	rows.Close()
+	st, err := tx.PrepareContext(ctx, `UPDATE chart_stats SET newest = ? WHERE chart = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare newest versions: %w", err)
+	}
+	defer st.Close()
+	for chart, v := range newest {
+		if _, err := st.ExecContext(ctx, v, chart); err != nil {
+			return fmt.Errorf("set newest version of %s: %w", chart, err)
+		}
+	}
+	return nil
+}
+
+// statKey is one image (registry, repository), kind (api group, kind), chart (name, "") or
+// deprecated API (apiVersion, kind).
 type statKey struct{ a, b string }
 
-// statKeys are the image and kind keys a repository contributes to, each with a signature of
-// everything its totals take from this repository (usages, pinning, tags; objects).
+// statKeys are the keys a repository contributes to, each with a signature of everything its
+// totals take from this repository (usages, pinning, tags; objects; versions, sources and
+// release history; deprecation facts).
 type statKeys struct {
-	images, kinds map[statKey]string
+	images, kinds, charts, deprecations map[statKey]string
 }
+
+// repoChartKeys lists a repository's chart usages with what their totals take from each: the
+// version and source, and the newest 'created' event of the release after the repository's
+// first events (freshReleases' rule), which alone decides whether the release is fresh in any
+// window. ” when there is none: the release is never fresh.
+const repoChartKeys = `
+	WITH first AS (SELECT min(committed_at) AS at FROM resource_events WHERE repository_id = ?1)
+	SELECT cu.chart, cu.version, cu.source_kind, ` + chartURL + `,
+		coalesce((SELECT max(e.committed_at) FROM resource_events e
+			WHERE e.repository_id = ?1 AND e.kind = cu.kind AND e.namespace = cu.namespace AND e.name = cu.release_name
+				AND e.type = 'created' AND e.kind IN ('HelmRelease', 'Application', 'ApplicationSet') AND e.committed_at > first.at), '')
+	FROM chart_usages cu, first WHERE cu.repository_id = ?1
+	ORDER BY 1, 2, 3, 4, 5`
 
 // repoStatKeys reads what repository id contributes to each key now.
 func repoStatKeys(ctx context.Context, tx *sql.Tx, id int64) (statKeys, error) {
-	k := statKeys{images: map[statKey]string{}, kinds: map[statKey]string{}}
-	rows, err := tx.QueryContext(ctx, `
-		SELECT registry, repository, tag, digest <> '' FROM image_usages WHERE repository_id = ?
-		ORDER BY registry, repository, tag, digest`, id)
-	if err != nil {
-		return k, fmt.Errorf("read image keys: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var key statKey
-		var tag string
-		var digest bool
-		if err := rows.Scan(&key.a, &key.b, &tag, &digest); err != nil {
-			return k, fmt.Errorf("read image keys: %w", err)
+	k := statKeys{images: map[statKey]string{}, kinds: map[statKey]string{}, charts: map[statKey]string{}, deprecations: map[statKey]string{}}
+	// Each query lists rows in a fixed order, so equal contributions give equal signatures.
+	for _, q := range []struct {
+		what  string
+		query string
+		into  map[statKey]string
+		chart bool // one key column (the chart), not two
+	}{
+		{what: "image", into: k.images, query: `SELECT registry, repository, tag, digest <> '' FROM image_usages WHERE repository_id = ?1
+			ORDER BY registry, repository, tag, digest`},
+		{what: "kind", into: k.kinds, query: `SELECT api_group, kind, count(*) FROM resources WHERE repository_id = ?1 GROUP BY api_group, kind`},
+		{what: "chart", into: k.charts, chart: true, query: repoChartKeys},
+		{what: "deprecation", into: k.deprecations, query: `SELECT api_version, kind, project, deprecated_in, removed_in, replacement, count(*)
+			FROM deprecated_usages WHERE repository_id = ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`},
+	} {
+		if err := readSignatures(ctx, tx, q.query, id, q.chart, q.into); err != nil {
+			return k, fmt.Errorf("read %s keys: %w", q.what, err)
 		}
-		// In order, so equal contributions give equal signatures.
-		k.images[key] += fmt.Sprintf("%q:%t,", tag, digest)
-	}
-	if err := rows.Err(); err != nil {
-		return k, fmt.Errorf("read image keys: %w", err)
-	}
-	rows, err = tx.QueryContext(ctx, `SELECT api_group, kind, count(*) FROM resources WHERE repository_id = ? GROUP BY api_group, kind`, id)
-	if err != nil {
-		return k, fmt.Errorf("read kind keys: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var key statKey
-		var n int
-		if err := rows.Scan(&key.a, &key.b, &n); err != nil {
-			return k, fmt.Errorf("read kind keys: %w", err)
-		}
-		k.kinds[key] = fmt.Sprint(n)
-	}
-	if err := rows.Err(); err != nil {
-		return k, fmt.Errorf("read kind keys: %w", err)
 	}
 	return k, nil
+}
+
+// readSignatures adds each row of query to the signature of its key: the first two columns
+// (the first alone when oneKey), the rest being what the key's totals take from the row.
+func readSignatures(ctx context.Context, tx *sql.Tx, query string, id int64, oneKey bool, into map[statKey]string) error {
+	rows, err := tx.QueryContext(ctx, query, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		key, rest := statKey{a: vals[0].String}, vals[1:]
+		if !oneKey {
+			key.b, rest = vals[1].String, vals[2:]
+		}
+		sig := into[key]
+		for _, v := range rest {
+			sig += fmt.Sprintf("%q ", v.String)
+		}
+		into[key] = sig + ";"
+	}
+	return rows.Err()
 }
 
 // changedKeys are the keys whose contribution differs between before and after: only their
@@ -106,59 +255,216 @@ func changedKeys(before, after statKeys) statKeys {
 		}
 		return out
 	}
-	return statKeys{images: diff(before.images, after.images), kinds: diff(before.kinds, after.kinds)}
+	return statKeys{images: diff(before.images, after.images), kinds: diff(before.kinds, after.kinds),
+		charts: diff(before.charts, after.charts), deprecations: diff(before.deprecations, after.deprecations)}
 }
 
-// refreshStats recomputes the given keys; a key nothing uses any more loses its row.
-func refreshStats(ctx context.Context, tx *sql.Tx, keys statKeys) error {
-	type table struct {
-		del, ins string
-		keys     map[statKey]string
+// statsTable is how refreshStats recomputes one key of a totals table (with its companions):
+// statements run in order with the key's columns as ?1 and ?2 (?1 alone when oneKey).
+type statsTable struct {
+	del, ins []string
+	oneKey   bool
+}
+
+// The statements that recompute one key; chart_stats' own row follows in refreshChartRow.
+var (
+	imageStatsRefresh = statsTable{
+		del: []string{`DELETE FROM image_stats WHERE registry = ?1 AND repository = ?2`},
+		ins: []string{`INSERT INTO image_stats (registry, repository, repos, usages, tags, tag_only, digest, latest)` +
+			imageStatsSelect + ` AND registry = ?1 AND repository = ?2 GROUP BY registry, repository`},
 	}
-	tables := []table{
-		{
-			del:  `DELETE FROM image_stats WHERE registry = ? AND repository = ?`,
-			ins:  `INSERT INTO image_stats (registry, repository, repos, usages, tags, tag_only, digest, latest)` + imageStatsSelect + ` AND registry = ? AND repository = ? GROUP BY registry, repository`,
-			keys: keys.images,
-		},
-		{
-			del:  `DELETE FROM kind_stats WHERE api_group = ? AND kind = ?`,
-			ins:  `INSERT INTO kind_stats (api_group, kind, repos, objects)` + kindStatsSelect + ` AND api_group = ? AND kind = ? GROUP BY api_group, kind`,
-			keys: keys.kinds,
-		},
+	kindStatsRefresh = statsTable{
+		del: []string{`DELETE FROM kind_stats WHERE api_group = ?1 AND kind = ?2`},
+		ins: []string{`INSERT INTO kind_stats (api_group, kind, repos, objects)` + kindStatsSelect + ` AND api_group = ?1 AND kind = ?2 GROUP BY api_group, kind`},
 	}
-	for _, t := range tables {
+	chartStatsRefresh = statsTable{
+		del: []string{`DELETE FROM chart_version_stats WHERE chart = ?1`, `DELETE FROM chart_source_stats WHERE chart = ?1`},
+		ins: []string{
+			`INSERT INTO chart_version_stats (chart, version, repos, releases)` + chartVersionStatsSelect(` AND chart = ?1`),
+			`INSERT INTO chart_source_stats (chart, source_kind, url, repos)` + chartSourceStatsSelect(` AND chart = ?1`),
+		},
+		oneKey: true,
+	}
+	deprecationStatsRefresh = statsTable{
+		del: []string{`DELETE FROM deprecation_stats WHERE api_version = ?1 AND kind = ?2`},
+		ins: []string{deprecationStatsInsert + deprecationStatsSelect(` AND api_version = ?1 AND kind = ?2`)},
+	}
+)
+
+// chartTotals counts one chart's repositories and releases for its chart_stats row.
+const chartTotals = `SELECT count(DISTINCT repository_id), count(*) FROM chart_usages WHERE chart = ?1 AND ` + liveRepoUsage
+
+// refreshStats recomputes the given keys as of now (which dates a chart's growth); a key
+// nothing uses any more loses its rows.
+func refreshStats(ctx context.Context, tx *sql.Tx, keys statKeys, now time.Time) error {
+	for _, t := range []struct {
+		statsTable
+		keys map[statKey]string
+	}{
+		{imageStatsRefresh, keys.images},
+		{kindStatsRefresh, keys.kinds},
+		{chartStatsRefresh, keys.charts},
+		{deprecationStatsRefresh, keys.deprecations},
+	} {
 		if len(t.keys) == 0 {
 			continue
 		}
-		del, err := tx.PrepareContext(ctx, t.del)
-		if err != nil {
-			return fmt.Errorf("prepare stats refresh: %w", err)
+		var stmts []*sql.Stmt
+		for _, q := range append(slices.Clone(t.del), t.ins...) {
+			st, err := tx.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("prepare stats refresh: %w", err)
+			}
+			defer st.Close()
+			stmts = append(stmts, st)
 		}
-		defer del.Close()
-		ins, err := tx.PrepareContext(ctx, t.ins)
-		if err != nil {
-			return fmt.Errorf("prepare stats refresh: %w", err)
-		}
-		defer ins.Close()
 		for k := range t.keys {
-			if _, err := del.ExecContext(ctx, k.a, k.b); err != nil {
-				return fmt.Errorf("refresh stats of %s/%s: %w", k.a, k.b, err)
+			args := []any{k.a, k.b}
+			if t.oneKey {
+				args = args[:1]
 			}
-			if _, err := ins.ExecContext(ctx, k.a, k.b); err != nil {
-				return fmt.Errorf("refresh stats of %s/%s: %w", k.a, k.b, err)
+			for _, st := range stmts {
+				if _, err := st.ExecContext(ctx, args...); err != nil {
+					return fmt.Errorf("refresh stats of %s/%s: %w", k.a, k.b, err)
+				}
 			}
+		}
+	}
+	for k := range keys.charts {
+		if err := refreshChartRow(ctx, tx, k.a, now); err != nil {
+			return fmt.Errorf("refresh stats of chart %s: %w", k.a, err)
 		}
 	}
 	return nil
 }
 
-// RebuildStats recomputes every image and kind total from scratch. The totals are kept
-// current incrementally; this is the repair tool and the tests' reference.
+// refreshChartRow recomputes one chart's chart_stats row; its version rows must be current.
+func refreshChartRow(ctx context.Context, tx *sql.Tx, chart string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM chart_stats WHERE chart = ?`, chart); err != nil {
+		return err
+	}
+	var repos, releases int
+	err := tx.QueryRowContext(ctx, chartTotals, chart).Scan(&repos, &releases)
+	if err != nil || repos == 0 {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM chart_version_stats WHERE chart = ?`, chart)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	versions, newest := 0, ""
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		versions++
+		if v != "" && (newest == "" || CompareVersions(v, newest) > 0) {
+			newest = v
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	var growth int
+	if err := tx.QueryRowContext(ctx, chartGrowthOf, chart, now.Add(-GrowthWindow)).Scan(&growth); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO chart_stats (chart, repos, releases, versions, newest, growth) VALUES (?, ?, ?, ?, ?, ?)`,
+		chart, repos, releases, versions, newest, growth)
+	return err
+}
+
+// allChartsGrowth is chartGrowth for every chart, with the window starting at ?1.
+const allChartsGrowth = `WITH hidden AS (` + hiddenRepos + `), fresh AS MATERIALIZED (` + freshReleases + `)` + chartGrowth
+
+// refreshChartGrowth sets every chart's growth as of now, from the recent release events
+// (freshReleases, chartGrowth), and reports how many charts' growth changed.
+func refreshChartGrowth(ctx context.Context, tx *sql.Tx, now time.Time) (int, error) {
+	want := map[string]int{}
+	rows, err := tx.QueryContext(ctx, allChartsGrowth, now.Add(-GrowthWindow))
+	if err != nil {
+		return 0, fmt.Errorf("compute chart growth: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var chart string
+		var n int
+		if err := rows.Scan(&chart, &n); err != nil {
+			return 0, fmt.Errorf("compute chart growth: %w", err)
+		}
+		want[chart] = n
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("compute chart growth: %w", err)
+	}
+	rows.Close()
+	// The charts growing now, and those that grew before (the growth index's head).
+	rows, err = tx.QueryContext(ctx, `SELECT chart, growth FROM chart_stats WHERE growth > 0`)
+	if err != nil {
+		return 0, fmt.Errorf("read chart growth: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]int{}
+	for rows.Next() {
+		var chart string
+		var n int
+		if err := rows.Scan(&chart, &n); err != nil {
+			return 0, fmt.Errorf("read chart growth: %w", err)
+		}
+		have[chart] = n
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read chart growth: %w", err)
+	}
+	rows.Close()
+	for chart := range have {
+		if _, ok := want[chart]; !ok {
+			want[chart] = 0
+		}
+	}
+	changed := 0
+	for chart, n := range want {
+		if have[chart] == n {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE chart_stats SET growth = ? WHERE chart = ?`, n, chart); err != nil {
+			return 0, fmt.Errorf("set growth of chart %s: %w", chart, err)
+		}
+		changed++
+	}
+	return changed, nil
+}
+
+// RefreshChartGrowth recomputes every chart's growth as of now: as GrowthWindow slides, a
+// repository's adoption of a chart leaves the window without any write touching the chart, so
+// the hourly aggregate job calls this. It returns how many charts' growth changed.
+func (s *Store) RefreshChartGrowth(ctx context.Context) (int, error) {
+	var n int
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = refreshChartGrowth(ctx, tx, s.now())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: refresh chart growth: %w", err)
+	}
+	if n > 0 {
+		s.changed()
+	}
+	return n, nil
+}
+
+// RebuildStats recomputes every total from scratch. The totals are kept current
+// incrementally; this is the repair tool and the tests' reference.
 func (s *Store) RebuildStats(ctx context.Context) error {
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, rebuildStats)
-		return err
+		if _, err := tx.ExecContext(ctx, rebuildStats); err != nil {
+			return err
+		}
+		return fillReadModel(ctx, tx, s.now())
 	})
 	if err != nil {
 		return fmt.Errorf("store: rebuild stats: %w", err)

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,40 +15,114 @@ import (
 	"github.com/kubestats/kubestats/store/storetest"
 )
 
-// statsRows dumps both totals tables in a stable order.
+// statsTables are every table of totals the write path keeps.
+var statsTables = []string{"image_stats", "kind_stats", "chart_stats", "chart_version_stats", "chart_source_stats", "deprecation_stats"}
+
+// dumpTable lists a table's rows in a stable order, one per line.
+func dumpTable(t *testing.T, s *store.Store, table string) string {
+	t.Helper()
+	// table comes from statsTables, never from input.
+	rows, err := s.Writer().Query(`SELECT * FROM ` + table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var lines []string
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, v := range vals {
+			fmt.Fprintf(&b, "%q ", v.String)
+		}
+		lines = append(lines, b.String())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// statsRows dumps every totals table.
 func statsRows(t *testing.T, s *store.Store) string {
 	t.Helper()
 	var b strings.Builder
-	for _, q := range []string{
-		`SELECT registry, repository, repos, usages, tags, tag_only, digest, latest FROM image_stats ORDER BY 1, 2`,
-		`SELECT api_group, kind, repos, objects, 0, 0, 0, 0 FROM kind_stats ORDER BY 1, 2`,
-	} {
-		rows, err := s.Writer().Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var a, c string
-			var n [6]int
-			if err := rows.Scan(&a, &c, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5]); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintln(&b, a, c, n)
-		}
-		rows.Close()
+	for _, table := range statsTables {
+		fmt.Fprintf(&b, "%s:\n%s\n", table, dumpTable(t, s, table))
 	}
 	return b.String()
 }
 
+// randomRelease is a release a random scan may deploy.
+type randomRelease struct {
+	kind, ns, name, chart string
+}
+
+// repoFacts is what a random repository deploys besides plain objects, as indexes into the
+// test's pools; a scan changes a few of them, like a real push.
+type repoFacts struct {
+	images   [5]bool
+	releases [6]struct {
+		on                bool
+		version, source   int
+		resolved, oldName bool
+	}
+	deps [4]struct{ on, oldTable bool }
+}
+
+// mutate changes one random fact.
+func (f *repoFacts) mutate(rng *rand.Rand) {
+	// Changes to a release's attributes go to one that is deployed, where they count.
+	r := &f.releases[rng.IntN(len(f.releases))]
+	for i := range f.releases {
+		if j := (i + rng.IntN(len(f.releases))) % len(f.releases); f.releases[j].on {
+			r = &f.releases[j]
+			break
+		}
+	}
+	d := &f.deps[rng.IntN(len(f.deps))]
+	switch rng.IntN(10) {
+	case 0:
+		i := rng.IntN(len(f.images))
+		f.images[i] = !f.images[i]
+	case 1, 2:
+		i := rng.IntN(len(f.releases))
+		f.releases[i].on = !f.releases[i].on
+	case 3:
+		r.version = rng.IntN(6)
+	case 4:
+		r.source = rng.IntN(4)
+	case 5:
+		r.resolved = !r.resolved
+	case 6:
+		r.oldName = !r.oldName // renamed: a new release of the same chart
+	case 7:
+		d.on = !d.on
+	default:
+		d.oldTable = !d.oldTable // the same object as another scanner release's table tells it
+	}
+}
+
 // TestStatsMatchRebuild drives random scans and repository actions and checks after each
 // step that the incrementally kept totals equal a rebuild from scratch, and that they are
-// not trivially empty.
+// not trivially empty. Scans are committed at random times around the clock, in no order,
+// so releases enter and leave the growth window; the clock moves on now and then, and the
+// growth refresh the aggregate job runs is applied before the next step.
 func TestStatsMatchRebuild(t *testing.T) {
-	s := storetest.Open(t)
+	clock := storetest.NewClock(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC))
+	s := storetest.Open(t, func(o *store.Options) { o.Now = clock.Now })
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var repos []store.Repository
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 6; i++ {
 		repos = append(repos, newSyncRepo(t, s, i))
 	}
 	images := []scan.Image{
@@ -56,29 +132,109 @@ func TestStatsMatchRebuild(t *testing.T) {
 		img("c.yaml", "ghcr.io", "home-operations/radarr", "", ""),
 		img("d.yaml", "quay.io", "x/y", "1", "sha256:bbb"),
 	}
-	kinds := [][3]string{{"apps/v1", "Deployment", ""}, {"v1", "ConfigMap", ""}, {"helm.toolkit.fluxcd.io/v2", "HelmRelease", ""}, {"v1", "Namespace", ""}}
-	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-	actions := []store.RepoAction{store.ActionBlock, store.ActionUnblock, store.ActionDelete, store.ActionRestore}
-	for step := range 60 {
+	kinds := [][3]string{{"apps/v1", "Deployment", ""}, {"v1", "ConfigMap", ""}, {"v1", "Namespace", ""}}
+	releases := []randomRelease{
+		{"HelmRelease", "cert-manager", "cert-manager", "cert-manager"},
+		{"HelmRelease", "default", "web", "app-template"},
+		{"HelmRelease", "default", "api", "app-template"},
+		{"HelmRelease", "media", "web", "app-template"},
+		{"HelmRelease", "monitoring", "grafana", "grafana"},
+		{"Application", "argocd", "podinfo", "podinfo"},
+	}
+	versions := []string{"1.0.0", "1.1.0", "v1.1.0", "", "2.0.0-rc.1", ">=1.0.0"}
+	// Sources that differ by URL alone and by kind alone.
+	sources := [][2]string{{"HelmRepository", "https://charts.example.org"}, {"HelmRepository", "https://mirror.example.org"},
+		{"GitRepository", "https://charts.example.org"}, {"helm", ""}}
+	deprecations := []scan.Deprecation{depIngress("ing.yaml", "web"), depIngress("ing.yaml", "api"), depHR("hr.yaml", "app"), depPSP("psp.yaml", "restricted")}
+	// result turns a repository's facts into a scan; step varies the plain objects.
+	result := func(f *repoFacts, step int) *scan.Result {
+		res := &scan.Result{Files: 1}
+		for i, on := range f.images {
+			if on {
+				res.Images = append(res.Images, images[i])
+			}
+		}
+		for i, r := range f.releases {
+			if !r.on {
+				continue
+			}
+			rel, v, src := releases[i], versions[r.version], sources[r.source]
+			if r.oldName {
+				rel.name += "-old"
+			}
+			file := fmt.Sprintf("rel%d.yaml", i)
+			apiVersion, tool := "helm.toolkit.fluxcd.io/v2", scan.ToolFlux
+			if rel.kind == "Application" {
+				apiVersion, tool = "argoproj.io/v1alpha1", scan.ToolArgo
+			}
+			res.Objects = append(res.Objects, obj(file, apiVersion, rel.kind, rel.ns, rel.name, rel.chart+v))
+			c := scan.Chart{File: file, Kind: rel.kind, Name: rel.name, Namespace: rel.ns, Tool: tool,
+				Chart: rel.chart, Version: v, SourceKind: src[0], SourceName: "src", SourceURL: src[1]}
+			if r.resolved {
+				c.ChartURL = src[1] + "/" + rel.chart
+			}
+			res.Charts = append(res.Charts, c)
+		}
+		for i, d := range f.deps {
+			if !d.on {
+				continue
+			}
+			dp := deprecations[i]
+			if d.oldTable {
+				dp.RemovedIn = ""
+			}
+			res.Deprecations = append(res.Deprecations, dp)
+		}
+		// The plain objects change freely, so a scan with the same facts still writes events.
+		for i, k := range kinds {
+			for n := range rng.IntN(3) {
+				res.Objects = append(res.Objects, obj(fmt.Sprintf("f%d.yaml", i), k[0], k[1], "default", fmt.Sprintf("o%d", n), fmt.Sprintf(`{"n":%d}`, step%3)))
+			}
+		}
+		return res
+	}
+	actions := []store.RepoAction{store.ActionBlock, store.ActionUnblock, store.ActionDelete, store.ActionRestore, store.ActionApprove}
+	facts, earliest := map[int64]*repoFacts{}, map[int64]time.Time{}
+	sawGrowth, sawSplit, sawRows := false, false, map[string]bool{}
+	for step := range 300 {
+		if step > 0 && step%25 == 0 {
+			clock.Advance(time.Duration(5+rng.IntN(20)) * 24 * time.Hour)
+			if _, err := s.RefreshChartGrowth(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 		r := repos[rng.IntN(len(repos))]
-		if rng.IntN(3) == 0 {
+		if rng.IntN(4) == 0 {
 			a := actions[rng.IntN(len(actions))]
 			if err := s.ApplyRepoAction(ctx, r.ID, a); err != nil {
 				t.Fatal(err)
 			}
 		} else if _, err := s.BeginSync(ctx, r.ID); err == nil {
-			res := &scan.Result{Files: 1}
-			for _, im := range images {
+			// Commits up to two months old, in no order.
+			at := clock.Now().Add(-time.Duration(rng.IntN(60*24)) * time.Hour)
+			f := facts[r.ID]
+			switch {
+			case f == nil:
+				f = &repoFacts{}
+				for range 12 {
+					f.mutate(rng)
+				}
+				facts[r.ID] = f
+			case rng.IntN(3) == 0:
+				// The same facts, often from a force push back to before every earlier commit:
+				// only events move, yet the first scan's releases stop being "already there".
 				if rng.IntN(2) == 0 {
-					res.Images = append(res.Images, im)
+					at = earliest[r.ID].Add(-time.Duration(1+rng.IntN(5*24)) * time.Hour)
+				}
+			default:
+				for range 1 + rng.IntN(3) {
+					f.mutate(rng)
 				}
 			}
-			for i, k := range kinds {
-				for n := range rng.IntN(3) {
-					res.Objects = append(res.Objects, obj(fmt.Sprintf("f%d.yaml", i), k[0], k[1], "default", fmt.Sprintf("o%d", n), fmt.Sprintf(`{"n":%d}`, step)))
-				}
+			if e, ok := earliest[r.ID]; !ok || at.Before(e) {
+				earliest[r.ID] = at
 			}
-			if _, err := s.ApplyScan(ctx, r.ID, store.ScanCommit{OID: fmt.Sprintf("%040x", step), CommittedAt: &at, Result: res}); err != nil {
+			if _, err := s.ApplyScan(ctx, r.ID, store.ScanCommit{OID: fmt.Sprintf("%040x", step), CommittedAt: &at, Result: result(f, step)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -89,8 +245,60 @@ func TestStatsMatchRebuild(t *testing.T) {
 		if rebuilt := statsRows(t, s); kept != rebuilt {
 			t.Fatalf("step %d: kept totals differ from a rebuild:\nkept:\n%s\nrebuilt:\n%s", step, kept, rebuilt)
 		}
+		for _, table := range statsTables {
+			sawRows[table] = sawRows[table] || dumpTable(t, s, table) != ""
+		}
+		var n int
+		if err := s.Writer().QueryRow(`SELECT count(*) FROM chart_stats WHERE growth > 0`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		sawGrowth = sawGrowth || n > 0
+		if err := s.Writer().QueryRow(`SELECT count(DISTINCT scope_status) FROM deprecation_stats
+			WHERE api_version = 'extensions/v1beta1' AND scope_status <> ''`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		sawSplit = sawSplit || n == 2
 	}
-	if statsRows(t, s) == "" {
-		t.Fatal("no totals at all: the test exercised nothing")
+	for _, table := range statsTables {
+		if !sawRows[table] {
+			t.Errorf("%s was always empty: the test exercised nothing there", table)
+		}
+	}
+	if !sawGrowth || !sawSplit {
+		t.Errorf("saw growth %v, saw an API split by status %v: want both exercised", sawGrowth, sawSplit)
+	}
+}
+
+// TestChartGrowthFollowsEventsAlone: growth can move with no chart usage changing. A push that
+// goes back in time (a force push to an older commit) gives the repository events older than its
+// first scan's, and the releases that scan created are no longer "already there when discovered".
+func TestChartGrowthFollowsEventsAlone(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s := storetest.Open(t, func(o *store.Options) { o.Now = func() time.Time { return now } })
+	ctx := context.Background()
+	r := newSyncRepo(t, s, 1)
+	grafana := release{"grafana.yaml", "monitoring", "grafana", "grafana", "8.0.0", "HelmRepository", "https://grafana.github.io/helm-charts", ""}
+	applyReleases(t, s, r.ID, "a1", now.AddDate(0, 0, -2), grafana)
+	page, err := s.ListCharts(ctx, store.ChartFilter{}, 1)
+	if err != nil || len(page.Items) != 1 || page.Items[0].Growth != 0 {
+		t.Fatalf("after the first scan: got %+v %v, want grafana without growth", page, err)
+	}
+	// The same release, and a ConfigMap more, in a commit from before the first scan's.
+	at := now.AddDate(0, 0, -5)
+	res := &scan.Result{Files: 2, Objects: []scan.Object{
+		obj(grafana.file, "helm.toolkit.fluxcd.io/v2", "HelmRelease", grafana.ns, grafana.name, grafana.chart+grafana.version+grafana.values),
+		obj("cm.yaml", "v1", "ConfigMap", "default", "settings", "x"),
+	}, Charts: []scan.Chart{{File: grafana.file, Kind: "HelmRelease", Name: grafana.name, Namespace: grafana.ns, Tool: scan.ToolFlux,
+		Chart: grafana.chart, Version: grafana.version, SourceKind: grafana.sourceKind, SourceName: "src", SourceURL: grafana.url,
+		ChartURL: grafana.url + "/" + grafana.chart}}}
+	if _, err := s.BeginSync(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyScan(ctx, r.ID, store.ScanCommit{OID: "a0", CommittedAt: &at, Result: res}); err != nil {
+		t.Fatal(err)
+	}
+	page, err = s.ListCharts(ctx, store.ChartFilter{}, 1)
+	if err != nil || len(page.Items) != 1 || page.Items[0].Growth != 1 {
+		t.Fatalf("after a push back in time: got %+v %v, want grafana with growth 1", page, err)
 	}
 }
