@@ -269,6 +269,59 @@ func TestStatsMatchRebuild(t *testing.T) {
 	}
 }
 
+// TestChartGrowthFollowsTheWindow pins the growth rule: a chart's growth is kept as of the last
+// write that touched the chart; when the window slides past an adoption without such a write,
+// RefreshChartGrowth (the aggregate job) brings it up to date, and a later write does too.
+func TestChartGrowthFollowsTheWindow(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	clock := storetest.NewClock(now)
+	s := storetest.Open(t, func(o *store.Options) { o.Now = clock.Now })
+	ctx := context.Background()
+	r1, r2 := newSyncRepo(t, s, 1), newSyncRepo(t, s, 2)
+	grafana := release{"grafana.yaml", "monitoring", "grafana", "grafana", "8.0.0", "HelmRepository", "https://grafana.github.io/helm-charts", ""}
+	cm := release{"cm.yaml", "cert-manager", "cert-manager", "cert-manager", "1.14.0", "HelmRepository", "https://charts.jetstack.io", ""}
+	applyReleases(t, s, r1.ID, "a1", now.AddDate(0, -3, 0), cm)
+	applyReleases(t, s, r1.ID, "a2", now.AddDate(0, 0, -2), cm, grafana) // adopted two days ago
+	applyReleases(t, s, r2.ID, "b1", now.AddDate(0, 0, -1), grafana)     // a first scan: not growth
+	growth := func() int {
+		t.Helper()
+		page, err := s.ListCharts(ctx, store.ChartFilter{Q: "grafana"}, 1)
+		if err != nil || len(page.Items) != 1 {
+			t.Fatalf("grafana: %+v %v", page, err)
+		}
+		return page.Items[0].Growth
+	}
+	if g := growth(); g != 1 {
+		t.Fatalf("growth after the adoption: got %d, want 1", g)
+	}
+	if n, err := s.RefreshChartGrowth(ctx); err != nil || n != 0 {
+		t.Fatalf("refresh with nothing to change: %d changed, %v", n, err)
+	}
+	clock.Advance(store.GrowthWindow)
+	if g := growth(); g != 1 {
+		t.Fatalf("growth once the window slid, before any refresh: got %d, want 1 (kept as of the last write)", g)
+	}
+	if n, err := s.RefreshChartGrowth(ctx); err != nil || n != 1 {
+		t.Fatalf("refresh after the window slid: %d changed, %v; want 1", n, err)
+	}
+	if g := growth(); g != 0 {
+		t.Fatalf("growth after the refresh: got %d, want 0", g)
+	}
+
+	// A write touching the chart recomputes its growth as of that write.
+	applyReleases(t, s, r2.ID, "b2", clock.Now().Add(-time.Hour), grafana,
+		release{"grafana2.yaml", "monitoring", "grafana-agent", "grafana", "8.0.0", "HelmRepository", "https://grafana.github.io/helm-charts", ""})
+	if g := growth(); g != 0 {
+		t.Fatalf("growth after a second release in a repository that already ran the chart: got %d, want 0", g)
+	}
+	r3 := newSyncRepo(t, s, 3)
+	applyReleases(t, s, r3.ID, "c1", clock.Now().AddDate(0, 0, -20), cm)
+	applyReleases(t, s, r3.ID, "c2", clock.Now().Add(-time.Hour), cm, grafana)
+	if g := growth(); g != 1 {
+		t.Fatalf("growth after a new adoption: got %d, want 1", g)
+	}
+}
+
 // TestChartGrowthFollowsEventsAlone: growth can move with no chart usage changing. A push that
 // goes back in time (a force push to an older commit) gives the repository events older than its
 // first scan's, and the releases that scan created are no longer "already there when discovered".
