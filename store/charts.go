@@ -27,6 +27,8 @@ const GrowthWindow = 30 * 24 * time.Hour
 // part of the repository's first scan. A first scan stamps every object with the head commit's
 // time, so without that rule a newly discovered repository would look like fresh adoption of
 // everything it runs. An event is from a later scan when the repository has an older event.
+// The commit-time index bounds the read to the window's events; without statistics the planner
+// prefers walking the whole (covering) object-history index.
 const freshReleases = `
 	SELECT DISTINCT e.repository_id, e.kind, e.namespace, e.name FROM resource_events e INDEXED BY resource_events_committed_at
 	WHERE e.committed_at >= ?1 AND e.type = 'created' AND e.kind IN ('HelmRelease', 'Application', 'ApplicationSet')
@@ -35,6 +37,10 @@ const freshReleases = `
 // chartGrowth counts, per chart, the repositories that started using it within the window:
 // every current usage of the chart in the repository is a fresh release (so a repository that
 // already ran the chart and added a second release of it is not new). Needs fresh and hidden.
+//
+// Growth is kept in chart_stats (see stats.go): RefreshChartGrowth and RebuildStats run this
+// for every chart; a write recomputes the charts it touched with chartGrowthOf, the same rule
+// for one chart, and TestStatsMatchRebuild holds the two to the same answer.
 const chartGrowth = `
 	SELECT cu.chart, count(DISTINCT cu.repository_id) AS n
 	FROM fresh f JOIN chart_usages cu ON cu.repository_id = f.repository_id AND cu.kind = f.kind

@@ -355,3 +355,49 @@ func TestChartGrowthFollowsEventsAlone(t *testing.T) {
 		t.Fatalf("after a push back in time: got %+v %v, want grafana with growth 1", page, err)
 	}
 }
+
+// TestMigrationFillsReadModel: upgrading a database with data to schema version 5 fills the
+// new totals exactly as the write path would have kept them.
+func TestMigrationFillsReadModel(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	opts := storetest.Options(t)
+	opts.Now = func() time.Time { return now }
+	ctx := context.Background()
+	s, err := store.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2, r3 := newSyncRepo(t, s, 1), newSyncRepo(t, s, 2), newSyncRepo(t, s, 3)
+	cm := release{"cm.yaml", "cert-manager", "cert-manager", "cert-manager", "1.14.0", "HelmRepository", "https://charts.jetstack.io", ""}
+	graf := release{"grafana.yaml", "monitoring", "grafana", "grafana", "8.0.0", "HelmRepository", "https://grafana.github.io/helm-charts", ""}
+	applyReleases(t, s, r1.ID, "a1", now.AddDate(0, -2, 0), cm)
+	applyReleases(t, s, r1.ID, "a2", now.AddDate(0, 0, -3), cm, graf)
+	applyReleases(t, s, r2.ID, "b1", now.AddDate(0, 0, -3), release{"cm.yaml", "cm", "cm", "cert-manager", "v1.13.0", "OCIRepository", "oci://x", ""})
+	applyFacts(t, s, r3.ID, nil, deprecationFixture[1])
+	if err := s.ApplyRepoAction(ctx, r2.ID, store.ActionBlock); err != nil {
+		t.Fatal(err)
+	}
+	kept := statsRows(t, s)
+	// Back to version 4: without the tables and indexes version 5 added.
+	for _, q := range []string{"DROP TABLE chart_stats", "DROP TABLE chart_version_stats", "DROP TABLE chart_source_stats",
+		"DROP TABLE deprecation_stats", "DROP INDEX repositories_live", "DROP INDEX repositories_live_newest", "PRAGMA user_version = 4"} {
+		if _, err := s.Writer().Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s, err = store.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(ctx); v != store.LatestVersion() {
+		t.Fatalf("got version %d, want %d", v, store.LatestVersion())
+	}
+	if migrated := statsRows(t, s); migrated != kept {
+		t.Fatalf("migrated totals differ from the kept ones:\nmigrated:\n%s\nkept:\n%s", migrated, kept)
+	}
+	if !strings.Contains(kept, `"grafana" "1" "1" "1" "8.0.0" "1"`) || !strings.Contains(kept, `"extensions/v1beta1" "Ingress" "" ""`) {
+		t.Fatalf("fixture: want grafana grown by one and the ingress API in the totals:\n%s", kept)
+	}
+}
