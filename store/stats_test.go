@@ -61,6 +61,17 @@ func statsRows(t *testing.T, s *store.Store) string {
 	return b.String()
 }
 
+// emptyTables lists the tables a statsRows dump shows without rows.
+func emptyTables(dump string) []string {
+	var out []string
+	for _, table := range statsTables {
+		if strings.Contains(dump, table+":\n\n") {
+			out = append(out, table)
+		}
+	}
+	return out
+}
+
 // randomRelease is a release a random scan may deploy.
 type randomRelease struct {
 	kind, ns, name, chart string
@@ -196,7 +207,12 @@ func TestStatsMatchRebuild(t *testing.T) {
 	actions := []store.RepoAction{store.ActionBlock, store.ActionUnblock, store.ActionDelete, store.ActionRestore, store.ActionApprove}
 	facts, earliest := map[int64]*repoFacts{}, map[int64]time.Time{}
 	sawGrowth, sawSplit, sawRows := false, false, map[string]bool{}
-	for step := range 300 {
+	// The race detector looks for data races, not wrong totals: fewer steps keep it affordable.
+	steps := 300
+	if raceEnabled {
+		steps = 60
+	}
+	for step := range steps {
 		if step > 0 && step%25 == 0 {
 			clock.Advance(time.Duration(5+rng.IntN(20)) * 24 * time.Hour)
 			if _, err := s.RefreshChartGrowth(ctx); err != nil {
@@ -246,7 +262,7 @@ func TestStatsMatchRebuild(t *testing.T) {
 			t.Fatalf("step %d: kept totals differ from a rebuild:\nkept:\n%s\nrebuilt:\n%s", step, kept, rebuilt)
 		}
 		for _, table := range statsTables {
-			sawRows[table] = sawRows[table] || dumpTable(t, s, table) != ""
+			sawRows[table] = sawRows[table] || !slices.Contains(emptyTables(kept), table)
 		}
 		var n int
 		if err := s.Writer().QueryRow(`SELECT count(*) FROM chart_stats WHERE growth > 0`).Scan(&n); err != nil {
