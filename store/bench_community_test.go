@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -28,12 +29,29 @@ func benchCommunityStore(b *testing.B) (*store.Store, *storetest.Clock) {
 		if err := copyFile(src, path); err != nil {
 			b.Fatal(err)
 		}
-		clock := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		// The database's own "now": its last detection, as its generator's clock ended there.
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var last string
+		err = raw.QueryRow(`SELECT max(detected_at) FROM resource_events`).Scan(&last)
+		raw.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		at, err := time.Parse("2006-01-02 15:04:05.999999999-07:00", last)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clock := storetest.NewClock(at)
 		p := storetest.FastPasswords
+		began := time.Now()
 		s, err := store.Open(ctx, store.Options{Path: path, Schema: storetest.Schema(b), Now: clock.Now, PasswordParams: &p})
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Logf("opened %s (migrations included) in %s", src, time.Since(began).Round(time.Millisecond))
 		b.Cleanup(func() { s.Close() })
 		return s, clock
 	}
@@ -151,6 +169,7 @@ func BenchmarkCommunity(b *testing.B) {
 	// A scan that bumps the most used chart in every iteration, and one that finds what the last found.
 	bumps := []*scan.Result{benchScan("3.5.0"), benchScan("3.5.1")}
 	b.Run("ApplyScanBump", func(b *testing.B) {
+		scanOnce(bumps[1]) // the repository's first scan adds to every key it uses: not what is measured
 		for b.Loop() {
 			scanOnce(bumps[n%2])
 		}

@@ -27,29 +27,38 @@ const GrowthWindow = 30 * 24 * time.Hour
 // part of the repository's first scan. A first scan stamps every object with the head commit's
 // time, so without that rule a newly discovered repository would look like fresh adoption of
 // everything it runs. An event is from a later scan when the repository has an older event.
-// The commit-time index bounds the read to the window's events; without statistics the planner
-// prefers walking the whole (covering) object-history index.
+// The partial index holds release creations alone, so the read is the window's few hundred.
 const freshReleases = `
-	SELECT DISTINCT e.repository_id, e.kind, e.namespace, e.name FROM resource_events e INDEXED BY resource_events_committed_at
+	SELECT DISTINCT e.repository_id, e.kind, e.namespace, e.name FROM resource_events e INDEXED BY resource_events_release_created
 	WHERE e.committed_at >= ?1 AND e.type = 'created' AND e.kind IN ('HelmRelease', 'Application', 'ApplicationSet')
 		AND EXISTS (SELECT 1 FROM resource_events p WHERE p.repository_id = e.repository_id AND p.committed_at < e.committed_at)`
 
 // chartGrowth counts, per chart, the repositories that started using it within the window:
 // every current usage of the chart in the repository is a fresh release (so a repository that
-// already ran the chart and added a second release of it is not new). Needs fresh and hidden.
+// already ran the chart and added a second release of it is not new). cond narrows the charts.
 //
-// Growth is kept in chart_stats (see stats.go): RefreshChartGrowth and RebuildStats run this
-// for every chart; a write recomputes the charts it touched with chartGrowthOf, the same rule
-// for one chart, and TestStatsMatchRebuild holds the two to the same answer.
-const chartGrowth = `
+// Growth is kept in chart_stats (see stats.go): RefreshChartGrowth and RebuildStats count it for
+// every chart (allChartsGrowth), a write for the charts it touched (chartGrowthOf). CROSS JOIN
+// keeps the window's releases outermost: with statistics the planner would rather walk every
+// usage and probe them.
+func chartGrowth(cond string) string {
+	return `WITH hidden AS (` + hiddenRepos + `), fresh AS MATERIALIZED (` + freshReleases + `)
 	SELECT cu.chart, count(DISTINCT cu.repository_id) AS n
-	FROM fresh f JOIN chart_usages cu ON cu.repository_id = f.repository_id AND cu.kind = f.kind
+	FROM fresh f CROSS JOIN chart_usages cu ON cu.repository_id = f.repository_id AND cu.kind = f.kind
 		AND cu.namespace = f.namespace AND cu.release_name = f.name
-	WHERE cu.repository_id NOT IN hidden
+	WHERE cu.repository_id NOT IN hidden` + cond + `
 		AND NOT EXISTS (SELECT 1 FROM chart_usages o WHERE o.chart = cu.chart AND o.repository_id = cu.repository_id
 			AND NOT EXISTS (SELECT 1 FROM fresh f2 WHERE f2.repository_id = o.repository_id AND f2.kind = o.kind
 				AND f2.namespace = o.namespace AND f2.name = o.release_name))
 	GROUP BY cu.chart`
+}
+
+// allChartsGrowth is every chart's growth with the window starting at ?1; chartGrowthOf one
+// chart's (?2).
+var (
+	allChartsGrowth = chartGrowth("")
+	chartGrowthOf   = chartGrowth(" AND cu.chart = ?2")
+)
 
 // ChartFilter selects and orders a page of charts.
 type ChartFilter struct {

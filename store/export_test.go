@@ -21,9 +21,9 @@ func (s *Store) PreparedReads() []string {
 // StatsUpkeepQueries are the statements the write path runs to keep the totals of the keys a
 // write touched: they must read index ranges, never whole usage tables.
 func StatsUpkeepQueries() []string {
-	out := []string{repoChartKeys, chartTotals, chartGrowthOf, allChartsGrowth}
-	for _, t := range []statsTable{imageStatsRefresh, kindStatsRefresh, chartStatsRefresh, deprecationStatsRefresh} {
-		out = append(append(out, t.del...), t.ins...)
+	out := []string{repoChartUsages, chartTotals, chartGrowthOf, allChartsGrowth}
+	for _, t := range []statsTable{imageStatsRefresh, kindStatsRefresh, chartVersionStatsRefresh, chartSourceStatsRefresh, deprecationStatsRefresh} {
+		out = append(out, t.stmts...)
 	}
 	return out
 }

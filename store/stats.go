@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -61,20 +62,6 @@ func chartSourceStatsSelect(cond string) string {
 	return `SELECT chart, source_kind, ` + chartURL + ` AS url, count(DISTINCT repository_id) FROM chart_usages
 		WHERE ` + liveRepoUsage + cond + ` GROUP BY chart, source_kind, url`
 }
-
-// chartGrowthOf is chartGrowth for one chart (?1) with the window starting at ?2, reading the
-// chart's usages by index and probing each one's release history, instead of every recent event.
-// A repository counts when each of its usages of the chart is a fresh release (freshReleases).
-const chartGrowthOf = `
-	SELECT count(*) FROM (
-		SELECT cu.repository_id FROM chart_usages cu
-		WHERE cu.chart = ?1 AND cu.repository_id NOT IN (` + hiddenRepos + `)
-		GROUP BY cu.repository_id
-		HAVING min(EXISTS (SELECT 1 FROM resource_events e
-			WHERE e.repository_id = cu.repository_id AND e.kind = cu.kind AND e.namespace = cu.namespace
-				AND e.name = cu.release_name AND e.type = 'created' AND e.committed_at >= ?2
-				AND e.kind IN ('HelmRelease', 'Application', 'ApplicationSet')
-				AND EXISTS (SELECT 1 FROM resource_events p WHERE p.repository_id = e.repository_id AND p.committed_at < e.committed_at))))`
 
 // deprecationStatsSelect computes deprecation_stats rows from deprecated_usages of live
 // repositories, for every scope /deprecations can ask for; cond narrows them further.
@@ -156,57 +143,105 @@ func fillChartNewest(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// statKey is one image (registry, repository), kind (api group, kind), chart (name, "") or
-// deprecated API (apiVersion, kind).
-type statKey struct{ a, b string }
+// statKey is one image (registry, repository), kind (api group, kind), chart (name), chart
+// version (chart, version), chart source (chart, source kind, URL) or deprecated API
+// (apiVersion, kind).
+type statKey struct{ a, b, c string }
 
 // statKeys are the keys a repository contributes to, each with a signature of everything its
-// totals take from this repository (usages, pinning, tags; objects; versions, sources and
-// release history; deprecation facts).
+// totals take from this repository (usages, pinning, tags; objects; releases, versions, sources
+// and release history; deprecation facts).
 type statKeys struct {
-	images, kinds, charts, deprecations map[statKey]string
+	images, kinds, deprecations map[statKey]string
+	// A chart's row has parts that move for different reasons: its repositories and releases
+	// (chartCounts: how many usages), its growth (chartGrowth: each release's history), and
+	// its version count and newest (chartVersions, which also key its version rows).
+	chartCounts, chartGrowth, chartVersions, chartSources map[statKey]string
 }
 
-// repoChartKeys lists a repository's chart usages with what their totals take from each: the
-// version and source, and the newest 'created' event of the release after the repository's
-// first events (freshReleases' rule), which alone decides whether the release is fresh in any
-// window. ” when there is none: the release is never fresh.
-const repoChartKeys = `
+// repoChartUsages lists a repository's chart usages with what the chart's totals take from
+// each: its version and source, and the newest 'created' event of its release after the
+// repository's first events (freshReleases' rule), which alone decides whether the release is
+// fresh in any window; empty when there is none (never fresh).
+const repoChartUsages = `
 	WITH first AS (SELECT min(committed_at) AS at FROM resource_events WHERE repository_id = ?1)
 	SELECT cu.chart, cu.version, cu.source_kind, ` + chartURL + `,
 		coalesce((SELECT max(e.committed_at) FROM resource_events e
 			WHERE e.repository_id = ?1 AND e.kind = cu.kind AND e.namespace = cu.namespace AND e.name = cu.release_name
 				AND e.type = 'created' AND e.kind IN ('HelmRelease', 'Application', 'ApplicationSet') AND e.committed_at > first.at), '')
-	FROM chart_usages cu, first WHERE cu.repository_id = ?1
-	ORDER BY 1, 2, 3, 4, 5`
+	FROM chart_usages cu, first WHERE cu.repository_id = ?1`
 
 // repoStatKeys reads what repository id contributes to each key now.
 func repoStatKeys(ctx context.Context, tx *sql.Tx, id int64) (statKeys, error) {
-	k := statKeys{images: map[statKey]string{}, kinds: map[statKey]string{}, charts: map[statKey]string{}, deprecations: map[statKey]string{}}
-	// Each query lists rows in a fixed order, so equal contributions give equal signatures.
+	k := statKeys{images: map[statKey]string{}, kinds: map[statKey]string{}, deprecations: map[statKey]string{},
+		chartCounts: map[statKey]string{}, chartGrowth: map[statKey]string{}, chartVersions: map[statKey]string{}, chartSources: map[statKey]string{}}
+	// Each query lists rows in a fixed order, so equal contributions give equal signatures. The
+	// first keyCols columns are the key.
 	for _, q := range []struct {
-		what  string
-		query string
-		into  map[statKey]string
-		chart bool // one key column (the chart), not two
+		what    string
+		query   string
+		into    map[statKey]string
+		keyCols int
 	}{
-		{what: "image", into: k.images, query: `SELECT registry, repository, tag, digest <> '' FROM image_usages WHERE repository_id = ?1
-			ORDER BY registry, repository, tag, digest`},
-		{what: "kind", into: k.kinds, query: `SELECT api_group, kind, count(*) FROM resources WHERE repository_id = ?1 GROUP BY api_group, kind`},
-		{what: "chart", into: k.charts, chart: true, query: repoChartKeys},
-		{what: "deprecation", into: k.deprecations, query: `SELECT api_version, kind, project, deprecated_in, removed_in, replacement, count(*)
-			FROM deprecated_usages WHERE repository_id = ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`},
+		{what: "image", into: k.images, keyCols: 2, query: `SELECT registry, repository, tag, digest <> '' FROM image_usages
+			WHERE repository_id = ?1 ORDER BY registry, repository, tag, digest`},
+		{what: "kind", into: k.kinds, keyCols: 2, query: `SELECT api_group, kind, count(*) FROM resources WHERE repository_id = ?1
+			GROUP BY api_group, kind`},
+		{what: "deprecation", into: k.deprecations, keyCols: 2, query: `SELECT api_version, kind, project, deprecated_in, removed_in,
+			replacement, count(*) FROM deprecated_usages WHERE repository_id = ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`},
 	} {
-		if err := readSignatures(ctx, tx, q.query, id, q.chart, q.into); err != nil {
+		if err := readSignatures(ctx, tx, q.query, id, q.keyCols, q.into); err != nil {
 			return k, fmt.Errorf("read %s keys: %w", q.what, err)
 		}
+	}
+	if err := readChartSignatures(ctx, tx, id, k); err != nil {
+		return k, fmt.Errorf("read chart keys: %w", err)
 	}
 	return k, nil
 }
 
-// readSignatures adds each row of query to the signature of its key: the first two columns
-// (the first alone when oneKey), the rest being what the key's totals take from the row.
-func readSignatures(ctx context.Context, tx *sql.Tx, query string, id int64, oneKey bool, into map[statKey]string) error {
+// readChartSignatures fills the chart parts of k from one read of the repository's usages. A
+// chart's parts are recomputed one by one: a version bump of a chart that most repositories run
+// touches two of its versions, and neither its totals, its growth nor its sources, each of
+// which reads every usage of the chart.
+func readChartSignatures(ctx context.Context, tx *sql.Tx, id int64, k statKeys) error {
+	rows, err := tx.QueryContext(ctx, repoChartUsages, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	counts, versions := map[statKey]int{}, map[statKey]int{}
+	fresh := map[statKey][]string{}
+	for rows.Next() {
+		var chart, version, kind, url, freshAt string
+		if err := rows.Scan(&chart, &version, &kind, &url, &freshAt); err != nil {
+			return err
+		}
+		c := statKey{a: chart}
+		counts[c]++
+		fresh[c] = append(fresh[c], freshAt)
+		versions[statKey{a: chart, b: version}]++
+		k.chartSources[statKey{a: chart, b: kind, c: url}] = "1"
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for c, n := range counts {
+		k.chartCounts[c] = fmt.Sprint(n)
+	}
+	for v, n := range versions {
+		k.chartVersions[v] = fmt.Sprint(n)
+	}
+	for c, ts := range fresh {
+		slices.Sort(ts) // the repository's part of the growth depends on the set alone
+		k.chartGrowth[c] = fmt.Sprintf("%q", ts)
+	}
+	return nil
+}
+
+// readSignatures adds each row of query to the signature of its key, the first keyCols
+// columns; the rest are what the key's totals take from the row.
+func readSignatures(ctx context.Context, tx *sql.Tx, query string, id int64, keyCols int, into map[statKey]string) error {
 	rows, err := tx.QueryContext(ctx, query, id)
 	if err != nil {
 		return err
@@ -225,12 +260,12 @@ func readSignatures(ctx context.Context, tx *sql.Tx, query string, id int64, one
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		key, rest := statKey{a: vals[0].String}, vals[1:]
-		if !oneKey {
-			key.b, rest = vals[1].String, vals[2:]
+		var key statKey
+		for i, part := range []*string{&key.a, &key.b, &key.c}[:keyCols] {
+			*part = vals[i].String
 		}
 		sig := into[key]
-		for _, v := range rest {
+		for _, v := range vals[keyCols:] {
 			sig += fmt.Sprintf("%q ", v.String)
 		}
 		into[key] = sig + ";"
@@ -256,61 +291,68 @@ func changedKeys(before, after statKeys) statKeys {
 		return out
 	}
 	return statKeys{images: diff(before.images, after.images), kinds: diff(before.kinds, after.kinds),
-		charts: diff(before.charts, after.charts), deprecations: diff(before.deprecations, after.deprecations)}
+		deprecations: diff(before.deprecations, after.deprecations), chartCounts: diff(before.chartCounts, after.chartCounts),
+		chartGrowth: diff(before.chartGrowth, after.chartGrowth), chartVersions: diff(before.chartVersions, after.chartVersions),
+		chartSources: diff(before.chartSources, after.chartSources)}
 }
 
-// statsTable is how refreshStats recomputes one key of a totals table (with its companions):
-// statements run in order with the key's columns as ?1 and ?2 (?1 alone when oneKey).
+// statsTable is how refreshStats recomputes one key of a totals table: statements run in
+// order with the key's columns as ?1, ?2 and ?3 (the first keyCols of them).
 type statsTable struct {
-	del, ins []string
-	oneKey   bool
+	stmts   []string
+	keyCols int
 }
 
 // The statements that recompute one key; chart_stats' own row follows in refreshChartRow.
 var (
-	imageStatsRefresh = statsTable{
-		del: []string{`DELETE FROM image_stats WHERE registry = ?1 AND repository = ?2`},
-		ins: []string{`INSERT INTO image_stats (registry, repository, repos, usages, tags, tag_only, digest, latest)` +
-			imageStatsSelect + ` AND registry = ?1 AND repository = ?2 GROUP BY registry, repository`},
-	}
-	kindStatsRefresh = statsTable{
-		del: []string{`DELETE FROM kind_stats WHERE api_group = ?1 AND kind = ?2`},
-		ins: []string{`INSERT INTO kind_stats (api_group, kind, repos, objects)` + kindStatsSelect + ` AND api_group = ?1 AND kind = ?2 GROUP BY api_group, kind`},
-	}
-	chartStatsRefresh = statsTable{
-		del: []string{`DELETE FROM chart_version_stats WHERE chart = ?1`, `DELETE FROM chart_source_stats WHERE chart = ?1`},
-		ins: []string{
-			`INSERT INTO chart_version_stats (chart, version, repos, releases)` + chartVersionStatsSelect(` AND chart = ?1`),
-			`INSERT INTO chart_source_stats (chart, source_kind, url, repos)` + chartSourceStatsSelect(` AND chart = ?1`),
-		},
-		oneKey: true,
-	}
-	deprecationStatsRefresh = statsTable{
-		del: []string{`DELETE FROM deprecation_stats WHERE api_version = ?1 AND kind = ?2`},
-		ins: []string{deprecationStatsInsert + deprecationStatsSelect(` AND api_version = ?1 AND kind = ?2`)},
-	}
+	imageStatsRefresh = statsTable{keyCols: 2, stmts: []string{
+		`DELETE FROM image_stats WHERE registry = ?1 AND repository = ?2`,
+		`INSERT INTO image_stats (registry, repository, repos, usages, tags, tag_only, digest, latest)` +
+			imageStatsSelect + ` AND registry = ?1 AND repository = ?2 GROUP BY registry, repository`,
+	}}
+	kindStatsRefresh = statsTable{keyCols: 2, stmts: []string{
+		`DELETE FROM kind_stats WHERE api_group = ?1 AND kind = ?2`,
+		`INSERT INTO kind_stats (api_group, kind, repos, objects)` + kindStatsSelect + ` AND api_group = ?1 AND kind = ?2 GROUP BY api_group, kind`,
+	}}
+	chartVersionStatsRefresh = statsTable{keyCols: 2, stmts: []string{
+		`DELETE FROM chart_version_stats WHERE chart = ?1 AND version = ?2`,
+		`INSERT INTO chart_version_stats (chart, version, repos, releases)` + chartVersionStatsSelect(` AND chart = ?1 AND version = ?2`),
+	}}
+	chartSourceStatsRefresh = statsTable{keyCols: 3, stmts: []string{
+		`DELETE FROM chart_source_stats WHERE chart = ?1 AND source_kind = ?2 AND url = ?3`,
+		`INSERT INTO chart_source_stats (chart, source_kind, url, repos)` +
+			chartSourceStatsSelect(` AND chart = ?1 AND source_kind = ?2 AND `+chartURL+` = ?3`),
+	}}
+	deprecationStatsRefresh = statsTable{keyCols: 2, stmts: []string{
+		`DELETE FROM deprecation_stats WHERE api_version = ?1 AND kind = ?2`,
+		deprecationStatsInsert + deprecationStatsSelect(` AND api_version = ?1 AND kind = ?2`),
+	}}
 )
 
-// chartTotals counts one chart's repositories and releases for its chart_stats row.
-const chartTotals = `SELECT count(DISTINCT repository_id), count(*) FROM chart_usages WHERE chart = ?1 AND ` + liveRepoUsage
+// chartTotals counts one chart's repositories and releases for its chart_stats row. Grouping by
+// repository follows the chart index's order, where count(DISTINCT) would sort every usage.
+const chartTotals = `SELECT count(*), coalesce(sum(n), 0) FROM (
+	SELECT count(*) AS n FROM chart_usages WHERE chart = ?1 AND ` + liveRepoUsage + ` GROUP BY repository_id)`
 
 // refreshStats recomputes the given keys as of now (which dates a chart's growth); a key
 // nothing uses any more loses its rows.
 func refreshStats(ctx context.Context, tx *sql.Tx, keys statKeys, now time.Time) error {
+	// chart_stats rows read their version rows: those come first.
 	for _, t := range []struct {
 		statsTable
 		keys map[statKey]string
 	}{
 		{imageStatsRefresh, keys.images},
 		{kindStatsRefresh, keys.kinds},
-		{chartStatsRefresh, keys.charts},
+		{chartVersionStatsRefresh, keys.chartVersions},
+		{chartSourceStatsRefresh, keys.chartSources},
 		{deprecationStatsRefresh, keys.deprecations},
 	} {
 		if len(t.keys) == 0 {
 			continue
 		}
 		var stmts []*sql.Stmt
-		for _, q := range append(slices.Clone(t.del), t.ins...) {
+		for _, q := range t.stmts {
 			st, err := tx.PrepareContext(ctx, q)
 			if err != nil {
 				return fmt.Errorf("prepare stats refresh: %w", err)
@@ -319,34 +361,58 @@ func refreshStats(ctx context.Context, tx *sql.Tx, keys statKeys, now time.Time)
 			stmts = append(stmts, st)
 		}
 		for k := range t.keys {
-			args := []any{k.a, k.b}
-			if t.oneKey {
-				args = args[:1]
-			}
+			args := []any{k.a, k.b, k.c}[:t.keyCols]
 			for _, st := range stmts {
 				if _, err := st.ExecContext(ctx, args...); err != nil {
-					return fmt.Errorf("refresh stats of %s/%s: %w", k.a, k.b, err)
+					return fmt.Errorf("refresh stats of %q: %w", args, err)
 				}
 			}
 		}
 	}
-	for k := range keys.charts {
-		if err := refreshChartRow(ctx, tx, k.a, now); err != nil {
-			return fmt.Errorf("refresh stats of chart %s: %w", k.a, err)
+	rows := map[string]chartParts{}
+	for k := range keys.chartCounts {
+		p := rows[k.a]
+		p.totals = true
+		rows[k.a] = p
+	}
+	for k := range keys.chartGrowth {
+		p := rows[k.a]
+		p.growth = true
+		rows[k.a] = p
+	}
+	for k := range keys.chartVersions {
+		rows[k.a] = rows[k.a] // the version count and newest are always recomputed
+	}
+	for chart, parts := range rows {
+		if err := refreshChartRow(ctx, tx, chart, parts, now); err != nil {
+			return fmt.Errorf("refresh stats of chart %s: %w", chart, err)
 		}
 	}
 	return nil
 }
 
-// refreshChartRow recomputes one chart's chart_stats row; its version rows must be current.
-func refreshChartRow(ctx context.Context, tx *sql.Tx, chart string, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM chart_stats WHERE chart = ?`, chart); err != nil {
+// chartParts says which parts of a chart's row read the chart's usages again.
+type chartParts struct{ totals, growth bool }
+
+// refreshChartRow recomputes one chart's chart_stats row: its version count and newest from
+// its version rows (which must be current), and its totals and growth when parts asks or the
+// row is new; the other parts keep their values.
+func refreshChartRow(ctx context.Context, tx *sql.Tx, chart string, parts chartParts, now time.Time) error {
+	var repos, releases, growth int
+	err := tx.QueryRowContext(ctx, `SELECT repos, releases, growth FROM chart_stats WHERE chart = ?`, chart).Scan(&repos, &releases, &growth)
+	if errors.Is(err, sql.ErrNoRows) {
+		parts = chartParts{totals: true, growth: true}
+	} else if err != nil {
 		return err
 	}
-	var repos, releases int
-	err := tx.QueryRowContext(ctx, chartTotals, chart).Scan(&repos, &releases)
-	if err != nil || repos == 0 {
-		return err
+	if parts.totals {
+		if err := tx.QueryRowContext(ctx, chartTotals, chart).Scan(&repos, &releases); err != nil {
+			return err
+		}
+		if repos == 0 {
+			_, err := tx.ExecContext(ctx, `DELETE FROM chart_stats WHERE chart = ?`, chart)
+			return err
+		}
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT version FROM chart_version_stats WHERE chart = ?`, chart)
 	if err != nil {
@@ -368,17 +434,17 @@ func refreshChartRow(ctx context.Context, tx *sql.Tx, chart string, now time.Tim
 		return err
 	}
 	rows.Close()
-	var growth int
-	if err := tx.QueryRowContext(ctx, chartGrowthOf, chart, now.Add(-GrowthWindow)).Scan(&growth); err != nil {
-		return err
+	if parts.growth {
+		growth = 0
+		err = tx.QueryRowContext(ctx, chartGrowthOf, now.Add(-GrowthWindow), chart).Scan(new(string), &growth)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO chart_stats (chart, repos, releases, versions, newest, growth) VALUES (?, ?, ?, ?, ?, ?)`,
-		chart, repos, releases, versions, newest, growth)
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO chart_stats (chart, repos, releases, versions, newest, growth)
+		VALUES (?, ?, ?, ?, ?, ?)`, chart, repos, releases, versions, newest, growth)
 	return err
 }
-
-// allChartsGrowth is chartGrowth for every chart, with the window starting at ?1.
-const allChartsGrowth = `WITH hidden AS (` + hiddenRepos + `), fresh AS MATERIALIZED (` + freshReleases + `)` + chartGrowth
 
 // refreshChartGrowth sets every chart's growth as of now, from the recent release events
 // (freshReleases, chartGrowth), and reports how many charts' growth changed.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -395,11 +397,17 @@ func TestMigrationFillsReadModel(t *testing.T) {
 	}
 	kept := statsRows(t, s)
 	// Back to version 4: without the tables and indexes version 5 added.
-	for _, q := range []string{"DROP TABLE chart_stats", "DROP TABLE chart_version_stats", "DROP TABLE chart_source_stats",
-		"DROP TABLE deprecation_stats", "DROP INDEX repositories_live", "DROP INDEX repositories_live_newest", "PRAGMA user_version = 4"} {
-		if _, err := s.Writer().Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+	v4 := objectsOf(t, "testdata/schema-v4.sql")
+	for _, o := range objectsNow(t, s.Writer()) {
+		if !v4[o[1]] {
+			// Names come from sqlite_master, not from input.
+			if _, err := s.Writer().Exec("DROP " + o[0] + " " + o[1]); err != nil {
+				t.Fatal(err)
+			}
 		}
+	}
+	if _, err := s.Writer().Exec("PRAGMA user_version = 4"); err != nil {
+		t.Fatal(err)
 	}
 	s.Close()
 	s, err = store.Open(ctx, opts)
@@ -416,4 +424,49 @@ func TestMigrationFillsReadModel(t *testing.T) {
 	if !strings.Contains(kept, `"grafana" "1" "1" "1" "8.0.0" "1"`) || !strings.Contains(kept, `"extensions/v1beta1" "Ingress" "" ""`) {
 		t.Fatalf("fixture: want grafana grown by one and the ingress API in the totals:\n%s", kept)
 	}
+}
+
+// objectsNow lists the (type, name) of a database's tables and indexes.
+func objectsNow(t *testing.T, db *sql.DB) [][2]string {
+	t.Helper()
+	rows, err := db.Query(`SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%'
+		AND name NOT LIKE 'repositories_fts_%' ORDER BY type = 'table'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var o [2]string
+		if err := rows.Scan(&o[0], &o[1]); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// objectsOf names the tables and indexes a frozen schema creates.
+func objectsOf(t *testing.T, schemaFile string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "frozen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(string(b)); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, o := range objectsNow(t, db) {
+		out[o[1]] = true
+	}
+	return out
 }

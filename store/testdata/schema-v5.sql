@@ -393,3 +393,9 @@ CREATE INDEX deprecation_stats_scope ON deprecation_stats (scope_project, scope_
 -- and its newest live repositories (discovery stamps a whole search batch with one time).
 CREATE INDEX repositories_live ON repositories (scanned_oid, object_count, deleted_at, blocked_at) WHERE deleted_at IS NULL AND blocked_at IS NULL;
 CREATE INDEX repositories_live_newest ON repositories (first_seen_at DESC, id DESC) WHERE deleted_at IS NULL AND blocked_at IS NULL;
+-- A chart version's usages, for its chart_version_stats row.
+CREATE INDEX chart_usages_chart_version ON chart_usages (chart, version, repository_id);
+-- Release creations by commit time: the growth window's candidates (freshReleases), a few hundred
+-- rows where the window holds thousands of events.
+CREATE INDEX resource_events_release_created ON resource_events (committed_at, repository_id, kind, namespace, name)
+    WHERE type = 'created' AND kind IN ('HelmRelease', 'Application', 'ApplicationSet');
