@@ -334,3 +334,68 @@ CREATE TABLE api_tokens (
     revoked_at   DATETIME
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_id, created_at);
+
+-- Version 5: one read model. Per-chart and per-deprecated-API totals over live repositories (not
+-- deleted, not blocked), kept current like image_stats: every scan and repository action
+-- recomputes, in its own transaction, the keys whose contribution from that repository changed.
+
+-- One row per chart a live repository deploys. /charts and the dashboard read only this.
+CREATE TABLE chart_stats (
+    chart    TEXT    PRIMARY KEY,
+    repos    INTEGER NOT NULL, -- distinct repositories deploying it
+    releases INTEGER NOT NULL, -- releases and applications deploying it
+    versions INTEGER NOT NULL, -- distinct versions, '' included
+    newest   TEXT    NOT NULL, -- highest version by CompareVersions; '' when none is written
+    growth   INTEGER NOT NULL  -- repositories that started using it within GrowthWindow, as of the last write or growth refresh
+) WITHOUT ROWID;
+CREATE INDEX chart_stats_repos ON chart_stats (repos DESC, chart);
+CREATE INDEX chart_stats_growth ON chart_stats (growth DESC, repos DESC, chart);
+
+-- A chart's versions with how many live repositories and releases run each: the chart page's table.
+CREATE TABLE chart_version_stats (
+    chart    TEXT    NOT NULL,
+    version  TEXT    NOT NULL,
+    repos    INTEGER NOT NULL,
+    releases INTEGER NOT NULL,
+    PRIMARY KEY (chart, version)
+) WITHOUT ROWID;
+
+-- A chart's sources (source kind; chart URL when resolved, else source URL) and their live repositories.
+CREATE TABLE chart_source_stats (
+    chart       TEXT    NOT NULL,
+    source_kind TEXT    NOT NULL,
+    url         TEXT    NOT NULL,
+    repos       INTEGER NOT NULL,
+    PRIMARY KEY (chart, source_kind, url)
+) WITHOUT ROWID;
+CREATE INDEX chart_source_stats_repos ON chart_source_stats (chart, repos DESC, source_kind, url);
+
+-- Per deprecated API (apiVersion + kind) totals, once per filter /deprecations offers: repositories
+-- are distinct per row, so the filtered totals cannot be added up from finer rows. A scope is ''
+-- (any) or the filter's value; the release columns are max() over the scope's usages, as the
+-- scanner's table gives one value per API.
+CREATE TABLE deprecation_stats (
+    api_version   TEXT    NOT NULL,
+    kind          TEXT    NOT NULL,
+    scope_project TEXT    NOT NULL, -- '' or the project (kubernetes, flux)
+    scope_status  TEXT    NOT NULL CHECK (scope_status IN ('', 'removed', 'deprecated')),
+    project       TEXT    NOT NULL,
+    deprecated_in TEXT    NOT NULL,
+    removed_in    TEXT    NOT NULL,
+    replacement   TEXT    NOT NULL,
+    repos         INTEGER NOT NULL,
+    objects       INTEGER NOT NULL,
+    PRIMARY KEY (api_version, kind, scope_project, scope_status)
+) WITHOUT ROWID;
+CREATE INDEX deprecation_stats_scope ON deprecation_stats (scope_project, scope_status);
+
+-- The dashboard's live totals (repositories, scanned, objects) from a narrow index, not the wide rows,
+-- and its newest live repositories (discovery stamps a whole search batch with one time).
+CREATE INDEX repositories_live ON repositories (scanned_oid, object_count, deleted_at, blocked_at) WHERE deleted_at IS NULL AND blocked_at IS NULL;
+CREATE INDEX repositories_live_newest ON repositories (first_seen_at DESC, id DESC) WHERE deleted_at IS NULL AND blocked_at IS NULL;
+-- A chart version's usages, for its chart_version_stats row.
+CREATE INDEX chart_usages_chart_version ON chart_usages (chart, version, repository_id);
+-- Release creations by commit time: the growth window's candidates (freshReleases), a few hundred
+-- rows where the window holds thousands of events.
+CREATE INDEX resource_events_release_created ON resource_events (committed_at, repository_id, kind, namespace, name)
+    WHERE type = 'created' AND kind IN ('HelmRelease', 'Application', 'ApplicationSet');

@@ -3,7 +3,9 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -25,23 +27,38 @@ const GrowthWindow = 30 * 24 * time.Hour
 // part of the repository's first scan. A first scan stamps every object with the head commit's
 // time, so without that rule a newly discovered repository would look like fresh adoption of
 // everything it runs. An event is from a later scan when the repository has an older event.
+// The partial index holds release creations alone, so the read is the window's few hundred.
 const freshReleases = `
-	SELECT DISTINCT e.repository_id, e.kind, e.namespace, e.name FROM resource_events e
+	SELECT DISTINCT e.repository_id, e.kind, e.namespace, e.name FROM resource_events e INDEXED BY resource_events_release_created
 	WHERE e.committed_at >= ?1 AND e.type = 'created' AND e.kind IN ('HelmRelease', 'Application', 'ApplicationSet')
 		AND EXISTS (SELECT 1 FROM resource_events p WHERE p.repository_id = e.repository_id AND p.committed_at < e.committed_at)`
 
 // chartGrowth counts, per chart, the repositories that started using it within the window:
 // every current usage of the chart in the repository is a fresh release (so a repository that
-// already ran the chart and added a second release of it is not new). Needs fresh and hidden.
-const chartGrowth = `
+// already ran the chart and added a second release of it is not new). cond narrows the charts.
+//
+// Growth is kept in chart_stats (see stats.go): RefreshChartGrowth and RebuildStats count it for
+// every chart (allChartsGrowth), a write for the charts it touched (chartGrowthOf). CROSS JOIN
+// keeps the window's releases outermost: with statistics the planner would rather walk every
+// usage and probe them.
+func chartGrowth(cond string) string {
+	return `WITH hidden AS (` + hiddenRepos + `), fresh AS MATERIALIZED (` + freshReleases + `)
 	SELECT cu.chart, count(DISTINCT cu.repository_id) AS n
-	FROM fresh f JOIN chart_usages cu ON cu.repository_id = f.repository_id AND cu.kind = f.kind
+	FROM fresh f CROSS JOIN chart_usages cu ON cu.repository_id = f.repository_id AND cu.kind = f.kind
 		AND cu.namespace = f.namespace AND cu.release_name = f.name
-	WHERE cu.repository_id NOT IN hidden
+	WHERE cu.repository_id NOT IN hidden` + cond + `
 		AND NOT EXISTS (SELECT 1 FROM chart_usages o WHERE o.chart = cu.chart AND o.repository_id = cu.repository_id
 			AND NOT EXISTS (SELECT 1 FROM fresh f2 WHERE f2.repository_id = o.repository_id AND f2.kind = o.kind
 				AND f2.namespace = o.namespace AND f2.name = o.release_name))
 	GROUP BY cu.chart`
+}
+
+// allChartsGrowth is every chart's growth with the window starting at ?1; chartGrowthOf one
+// chart's (?2).
+var (
+	allChartsGrowth = chartGrowth("")
+	chartGrowthOf   = chartGrowth(" AND cu.chart = ?2")
+)
 
 // ChartFilter selects and orders a page of charts.
 type ChartFilter struct {
@@ -53,9 +70,9 @@ type ChartFilter struct {
 
 // ChartSorts maps each sort key of the charts list to its ORDER BY.
 var ChartSorts = map[string]string{
-	"repos":  "c.repos DESC, c.chart",
-	"growth": "growth DESC, c.repos DESC, c.chart",
-	"name":   "c.chart",
+	"repos":  "repos DESC, chart",
+	"growth": "growth DESC, repos DESC, chart",
+	"name":   "chart",
 }
 
 // ChartSource is where a chart comes from (HTTP repository, OCI registry, Argo repoURL) and
@@ -84,38 +101,33 @@ type ChartListPage struct {
 }
 
 // ListCharts returns one page of charts grouped by name, with usage counts, growth, the
-// newest version and the top sources of the charts on the page.
+// newest version and the top sources of the charts on the page, read from chart_stats and its
+// companions (kept current by every scan and repository action; growth as RefreshChartGrowth
+// explains).
 func (s *Store) ListCharts(ctx context.Context, f ChartFilter, sourcesPerChart int) (ChartListPage, error) {
 	order, ok := ChartSorts[f.Sort]
 	if !ok {
 		order = ChartSorts["repos"]
 	}
 	f.Page, f.PerPage = pageBounds(f.Page, f.PerPage, 50, 200)
-	cond, args := "", []any{s.now().Add(-GrowthWindow)}
+	cond, args := "", []any{}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		cond = ` AND chart LIKE ? ESCAPE '\'`
+		cond = ` WHERE chart LIKE ? ESCAPE '\'`
 		args = append(args, likeContains(q))
 	}
-	// One pass over the (chart, repository_id) index groups every chart; the window count
-	// gives the total without a second pass. Growth is small (recent events) and joined in.
-	query := `WITH hidden AS (` + hiddenRepos + `),
-		fresh AS MATERIALIZED (` + freshReleases + `),
-		growth AS (` + chartGrowth + `),
-		charts AS (SELECT chart, count(DISTINCT repository_id) AS repos, count(*) AS releases
-			FROM chart_usages WHERE repository_id NOT IN hidden` + cond + ` GROUP BY chart)
-		SELECT c.chart, c.repos, c.releases, coalesce(g.n, 0) AS growth, count(*) OVER () AS total
-		FROM charts c LEFT JOIN growth g ON g.chart = c.chart
-		ORDER BY ` + order + ` LIMIT ? OFFSET ?`
-	args = append(args, f.PerPage, (f.Page-1)*f.PerPage)
-	rows, err := s.query(ctx, query, args...)
+	var page ChartListPage
+	if err := s.queryRow(ctx, `SELECT count(*) FROM chart_stats`+cond, args...).Scan(&page.Total); err != nil {
+		return ChartListPage{}, fmt.Errorf("store: count charts: %w", err)
+	}
+	rows, err := s.query(ctx, `SELECT chart, repos, releases, growth, newest, versions FROM chart_stats`+cond+`
+		ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
 		return ChartListPage{}, fmt.Errorf("store: list charts: %w", err)
 	}
 	defer rows.Close()
-	var page ChartListPage
 	for rows.Next() {
 		var c ChartSummary
-		if err := rows.Scan(&c.Chart, &c.Repos, &c.Releases, &c.Growth, &page.Total); err != nil {
+		if err := rows.Scan(&c.Chart, &c.Repos, &c.Releases, &c.Growth, &c.Newest, &c.Versions); err != nil {
 			return ChartListPage{}, fmt.Errorf("store: list charts: %w", err)
 		}
 		page.Items = append(page.Items, c)
@@ -125,33 +137,16 @@ func (s *Store) ListCharts(ctx context.Context, f ChartFilter, sourcesPerChart i
 	}
 	rows.Close()
 	if len(page.Items) == 0 {
-		if f.Page > 1 { // past the end: the total is still worth telling
-			n, err := s.countCharts(ctx, cond, args[1:len(args)-2])
-			if err != nil {
-				return ChartListPage{}, err
-			}
-			page.Total = n
-		}
 		return page, nil
 	}
-	if err := s.fillChartDetails(ctx, page.Items, sourcesPerChart); err != nil {
+	if err := s.fillChartSources(ctx, page.Items, sourcesPerChart); err != nil {
 		return ChartListPage{}, err
 	}
 	return page, nil
 }
 
-func (s *Store) countCharts(ctx context.Context, cond string, args []any) (int, error) {
-	var n int
-	err := s.queryRow(ctx, `SELECT count(DISTINCT chart) FROM chart_usages
-		WHERE repository_id NOT IN (`+hiddenRepos+`)`+cond, args...).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("store: count charts: %w", err)
-	}
-	return n, nil
-}
-
-// fillChartDetails adds the newest version and the top sources of a page of charts.
-func (s *Store) fillChartDetails(ctx context.Context, items []ChartSummary, sourcesPerChart int) error {
+// fillChartSources adds the top sources of a page of charts.
+func (s *Store) fillChartSources(ctx context.Context, items []ChartSummary, sourcesPerChart int) error {
 	names := make([]any, len(items))
 	idx := make(map[string]int, len(items))
 	for i, c := range items {
@@ -159,48 +154,25 @@ func (s *Store) fillChartDetails(ctx context.Context, items []ChartSummary, sour
 		idx[c.Chart] = i
 	}
 	in := strings.Repeat("?, ", len(names)-1) + "?"
-	rows, err := s.query(ctx, `SELECT chart, version FROM chart_usages
-		WHERE chart IN (`+in+`) AND repository_id NOT IN (`+hiddenRepos+`) GROUP BY chart, version`, names...)
-	if err != nil {
-		return fmt.Errorf("store: chart versions: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var chart, version string
-		if err := rows.Scan(&chart, &version); err != nil {
-			return fmt.Errorf("store: chart versions: %w", err)
-		}
-		c := &items[idx[chart]]
-		c.Versions++
-		if version != "" && (c.Newest == "" || CompareVersions(version, c.Newest) > 0) {
-			c.Newest = version
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: chart versions: %w", err)
-	}
-	rows.Close()
-	srcRows, err := s.query(ctx, `
-		SELECT chart, kind, url, n FROM (
-			SELECT chart, kind, url, n, row_number() OVER (PARTITION BY chart ORDER BY n DESC, kind, url) AS rk FROM (
-				SELECT chart, source_kind AS kind, CASE WHEN chart_url <> '' THEN chart_url ELSE source_url END AS url,
-					count(DISTINCT repository_id) AS n
-				FROM chart_usages WHERE chart IN (`+in+`) AND repository_id NOT IN (`+hiddenRepos+`)
-				GROUP BY chart, kind, url))
+	rows, err := s.query(ctx, `
+		SELECT chart, source_kind, url, repos FROM (
+			SELECT chart, source_kind, url, repos,
+				row_number() OVER (PARTITION BY chart ORDER BY repos DESC, source_kind, url) AS rk
+			FROM chart_source_stats WHERE chart IN (`+in+`))
 		WHERE rk <= ? ORDER BY chart, rk`, append(names, max(sourcesPerChart, 1))...)
 	if err != nil {
 		return fmt.Errorf("store: chart sources: %w", err)
 	}
-	defer srcRows.Close()
-	for srcRows.Next() {
+	defer rows.Close()
+	for rows.Next() {
 		var chart string
 		var src ChartSource
-		if err := srcRows.Scan(&chart, &src.Kind, &src.URL, &src.Repos); err != nil {
+		if err := rows.Scan(&chart, &src.Kind, &src.URL, &src.Repos); err != nil {
 			return fmt.Errorf("store: chart sources: %w", err)
 		}
 		items[idx[chart]].Sources = append(items[idx[chart]].Sources, src)
 	}
-	if err := srcRows.Err(); err != nil {
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: chart sources: %w", err)
 	}
 	return nil
@@ -227,16 +199,17 @@ const maxChartVersions = 500
 func (s *Store) GetChart(ctx context.Context, name string) (ChartOverview, error) {
 	var o ChartOverview
 	o.Chart = name
-	err := s.queryRow(ctx, `SELECT count(DISTINCT repository_id), count(*) FROM chart_usages
-		WHERE chart = ? AND repository_id NOT IN (`+hiddenRepos+`)`, name).Scan(&o.Repos, &o.Releases)
+	err := s.queryRow(ctx, `SELECT repos, releases, growth FROM chart_stats WHERE chart = ?`, name).Scan(&o.Repos, &o.Releases, &o.Growth)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ChartOverview{}, fmt.Errorf("store: chart %q: %w", name, ErrNotFound)
+	}
 	if err != nil {
 		return ChartOverview{}, fmt.Errorf("store: chart %q: %w", name, err)
 	}
-	if o.Repos == 0 {
-		return ChartOverview{}, fmt.Errorf("store: chart %q: %w", name, ErrNotFound)
-	}
-	rows, err := s.query(ctx, `SELECT version, count(DISTINCT repository_id), count(*) FROM chart_usages
-		WHERE chart = ? AND repository_id NOT IN (`+hiddenRepos+`) GROUP BY version LIMIT ?`, name, maxChartVersions)
+	// The first maxChartVersions by text, as a GROUP BY over the usages listed them, then by
+	// precedence: the cap keeps a chart with thousands of versions (digests, branches) cheap.
+	rows, err := s.query(ctx, `SELECT version, repos, releases FROM chart_version_stats WHERE chart = ?
+		ORDER BY version LIMIT ?`, name, maxChartVersions)
 	if err != nil {
 		return ChartOverview{}, fmt.Errorf("store: versions of chart %q: %w", name, err)
 	}
@@ -260,10 +233,8 @@ func (s *Store) GetChart(ctx context.Context, name string) (ChartOverview, error
 			break
 		}
 	}
-	srcRows, err := s.query(ctx, `
-		SELECT source_kind, CASE WHEN chart_url <> '' THEN chart_url ELSE source_url END AS url, count(DISTINCT repository_id) AS n
-		FROM chart_usages WHERE chart = ? AND repository_id NOT IN (`+hiddenRepos+`)
-		GROUP BY source_kind, url ORDER BY n DESC, source_kind, url LIMIT 50`, name)
+	srcRows, err := s.query(ctx, `SELECT source_kind, url, repos FROM chart_source_stats WHERE chart = ?
+		ORDER BY repos DESC, source_kind, url LIMIT 50`, name)
 	if err != nil {
 		return ChartOverview{}, fmt.Errorf("store: sources of chart %q: %w", name, err)
 	}

@@ -27,24 +27,22 @@ type RecentEvent struct {
 	Event
 }
 
-// CommunitySummary computes the dashboard's figures: every query reads either the repositories
-// table, a precomputed total or an index range, so the dashboard stays cheap at any size.
+// CommunitySummary computes the dashboard's figures: every query reads a narrow index of the
+// live repositories, a precomputed total or an index range, so the dashboard stays cheap at any
+// size.
 func (s *Store) CommunitySummary(ctx context.Context, now time.Time, lists int) (Community, error) {
 	c := Community{Since: now.Add(-7 * 24 * time.Hour).UTC()}
 	const live = "deleted_at IS NULL AND blocked_at IS NULL"
 	err := s.queryRow(ctx, `
 		SELECT count(*), count(nullif(scanned_oid, '')), coalesce(sum(object_count), 0),
-			(SELECT count(*) FROM image_stats),
+			(SELECT count(*) FROM image_stats), (SELECT count(*) FROM chart_stats),
 			(SELECT count(*) FROM resource_events WHERE committed_at >= ? AND `+liveRepoUsage+`)
 		FROM repositories WHERE `+live, c.Since).
-		Scan(&c.Repos, &c.ScannedRepos, &c.Resources, &c.Images, &c.EventsWeek)
+		Scan(&c.Repos, &c.ScannedRepos, &c.Resources, &c.Images, &c.Charts, &c.EventsWeek)
 	if err != nil {
 		return Community{}, fmt.Errorf("store: community totals: %w", err)
 	}
-	// Distinct charts: a scan of the covering index's chart prefix, grouped in order.
-	rows, err := s.query(ctx, `
-		SELECT chart, count(DISTINCT repository_id) AS repos FROM chart_usages WHERE `+liveRepoUsage+`
-		GROUP BY chart ORDER BY repos DESC, chart`)
+	rows, err := s.query(ctx, `SELECT chart, repos FROM chart_stats ORDER BY repos DESC, chart LIMIT ?`, lists)
 	if err != nil {
 		return Community{}, fmt.Errorf("store: community charts: %w", err)
 	}
@@ -54,10 +52,7 @@ func (s *Store) CommunitySummary(ctx context.Context, now time.Time, lists int) 
 			rows.Close()
 			return Community{}, fmt.Errorf("store: community charts: %w", err)
 		}
-		c.Charts++
-		if len(c.TopCharts) < lists {
-			c.TopCharts = append(c.TopCharts, cc)
-		}
+		c.TopCharts = append(c.TopCharts, cc)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

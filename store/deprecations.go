@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -34,43 +36,35 @@ type DeprecatedAPI struct {
 // Removed reports whether the API is gone from the project's current releases.
 func (d DeprecatedAPI) Removed() bool { return d.RemovedIn != "" }
 
-func (f DeprecationFilter) where() ([]string, []any, error) {
-	where, args := []string{liveRepoUsage}, []any{}
+// scope is the deprecation_stats scope that holds the APIs f selects.
+func (f DeprecationFilter) scope() (project, status string, err error) {
 	switch f.Project {
-	case "":
-	case "kubernetes", "flux":
-		where, args = append(where, "project = ?"), append(args, f.Project)
+	case "", "kubernetes", "flux":
 	default:
-		return nil, nil, &ValidationError{Field: "project", Msg: fmt.Sprintf("unknown project %q", f.Project)}
+		return "", "", &ValidationError{Field: "project", Msg: fmt.Sprintf("unknown project %q", f.Project)}
 	}
 	switch f.Status {
-	case "":
-	case "removed":
-		where = append(where, "removed_in <> ''")
-	case "deprecated":
-		where = append(where, "removed_in = ''")
+	case "", "removed", "deprecated":
 	default:
-		return nil, nil, &ValidationError{Field: "status", Msg: fmt.Sprintf("unknown status %q", f.Status)}
+		return "", "", &ValidationError{Field: "status", Msg: fmt.Sprintf("unknown status %q", f.Status)}
 	}
-	return where, args, nil
+	return f.Project, f.Status, nil
 }
 
 // maxDeprecatedAPIs bounds the list; the scanner's table has far fewer entries.
 const maxDeprecatedAPIs = 500
 
-// ListDeprecatedAPIs groups deprecated usages by API, removed ones first, then by repositories.
+// ListDeprecatedAPIs lists deprecated APIs with how many live repositories and objects use them,
+// removed ones first, then by repositories, from the totals kept in deprecation_stats.
 func (s *Store) ListDeprecatedAPIs(ctx context.Context, f DeprecationFilter) ([]DeprecatedAPI, error) {
-	where, args, err := f.where()
+	project, status, err := f.scope()
 	if err != nil {
 		return nil, err
 	}
-	// The release columns depend on (api_version, kind) alone: max() just picks the one value.
 	rows, err := s.query(ctx, `
-		SELECT api_version, kind, max(project), max(deprecated_in), max(removed_in), max(replacement),
-			count(DISTINCT repository_id) AS repos, count(*) AS objects
-		FROM deprecated_usages WHERE `+strings.Join(where, " AND ")+`
-		GROUP BY api_version, kind
-		ORDER BY max(removed_in) = '', repos DESC, objects DESC, api_version, kind LIMIT ?`, append(args, maxDeprecatedAPIs)...)
+		SELECT api_version, kind, project, deprecated_in, removed_in, replacement, repos, objects
+		FROM deprecation_stats WHERE scope_project = ? AND scope_status = ?
+		ORDER BY removed_in = '', repos DESC, objects DESC, api_version, kind LIMIT ?`, project, status, maxDeprecatedAPIs)
 	if err != nil {
 		return nil, fmt.Errorf("store: list deprecated apis: %w", err)
 	}
@@ -92,18 +86,16 @@ func (s *Store) ListDeprecatedAPIs(ctx context.Context, f DeprecationFilter) ([]
 // GetDeprecatedAPI summarises one API's use by live repositories, or returns ErrNotFound.
 func (s *Store) GetDeprecatedAPI(ctx context.Context, apiVersion, kind string) (DeprecatedAPI, error) {
 	d := DeprecatedAPI{APIVersion: apiVersion, Kind: kind}
-	var project, depIn, remIn, repl *string
 	err := s.queryRow(ctx, `
-		SELECT max(project), max(deprecated_in), max(removed_in), max(replacement), count(DISTINCT repository_id), count(*)
-		FROM deprecated_usages WHERE api_version = ? AND kind = ? AND `+liveRepoUsage, apiVersion, kind).
-		Scan(&project, &depIn, &remIn, &repl, &d.Repos, &d.Objects)
+		SELECT project, deprecated_in, removed_in, replacement, repos, objects FROM deprecation_stats
+		WHERE api_version = ? AND kind = ? AND scope_project = '' AND scope_status = ''`, apiVersion, kind).
+		Scan(&d.Project, &d.DeprecatedIn, &d.RemovedIn, &d.Replacement, &d.Repos, &d.Objects)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DeprecatedAPI{}, fmt.Errorf("store: deprecated api %s %s: %w", apiVersion, kind, ErrNotFound)
+	}
 	if err != nil {
 		return DeprecatedAPI{}, fmt.Errorf("store: deprecated api %s %s: %w", apiVersion, kind, err)
 	}
-	if d.Objects == 0 {
-		return DeprecatedAPI{}, fmt.Errorf("store: deprecated api %s %s: %w", apiVersion, kind, ErrNotFound)
-	}
-	d.Project, d.DeprecatedIn, d.RemovedIn, d.Replacement = *project, *depIn, *remIn, *repl
 	return d, nil
 }
 

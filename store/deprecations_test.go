@@ -156,3 +156,38 @@ func TestDeprecatedAPIRepos(t *testing.T) {
 		t.Fatalf("helm release repos (deleted repo excluded): %+v %v", hr, err)
 	}
 }
+
+// TestDeprecatedAPIsAcrossScannerTables: repositories scanned by releases whose deprecation
+// tables differ (an API removed in a newer table) are counted per filter exactly as their usages
+// say: the status filters split the API, the unfiltered list shows it once, as removed.
+func TestDeprecatedAPIsAcrossScannerTables(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := context.Background()
+	older := func(d scan.Deprecation) scan.Deprecation { d.RemovedIn = ""; return d }
+	applyFacts(t, s, newSyncRepo(t, s, 1).ID, nil, []scan.Deprecation{depIngress("a.yaml", "web"), depIngress("a.yaml", "api")})
+	applyFacts(t, s, newSyncRepo(t, s, 2).ID, nil, []scan.Deprecation{older(depIngress("b.yaml", "web"))})
+	applyFacts(t, s, newSyncRepo(t, s, 3).ID, nil, []scan.Deprecation{older(depIngress("c.yaml", "web")), depIngress("c.yaml", "api")})
+	for f, want := range map[store.DeprecationFilter]string{
+		{}:                     "[Ingress removed=v1.22 repos=3 objects=5]",
+		{Status: "removed"}:    "[Ingress removed=v1.22 repos=2 objects=3]",
+		{Status: "deprecated"}: "[Ingress removed= repos=2 objects=2]",
+		{Project: "kubernetes", Status: "deprecated"}: "[Ingress removed= repos=2 objects=2]",
+		{Project: "flux"}: "[]",
+	} {
+		apis, err := s.ListDeprecatedAPIs(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range apis {
+			got = append(got, fmt.Sprintf("%s removed=%s repos=%d objects=%d", a.Kind, a.RemovedIn, a.Repos, a.Objects))
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("%+v: got %v, want %s", f, got, want)
+		}
+	}
+	a, err := s.GetDeprecatedAPI(ctx, "extensions/v1beta1", "Ingress")
+	if err != nil || a.Repos != 3 || a.Objects != 5 || !a.Removed() {
+		t.Errorf("the API: %+v %v, want 3 repositories, 5 objects, removed", a, err)
+	}
+}

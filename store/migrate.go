@@ -4,12 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // migration upgrades the schema by one version inside its own transaction.
 type migration struct {
 	why string // why the step exists, for whoever reads the list years later
 	sql string
+	// fill, when set, runs after sql in the same transaction: derived rows SQL alone cannot
+	// compute (an order only Go knows, a time from the store's clock). It may use only the
+	// tables as they stand at its version.
+	fill func(ctx context.Context, tx *sql.Tx, now time.Time) error
 }
 
 // baseVersion is the schema version that the first release of schema.sql created.
@@ -22,6 +27,8 @@ var migrations = []migration{
 	{why: "GitHub pipeline: repositories, their metrics history, search index and job runs", sql: schemaV2},
 	{why: "sync and scan: resources, their contents and events, chart and image usages, deprecations, scan errors", sql: schemaV3},
 	{why: "community views and API: ecosystem days and their breakdowns, image and kind totals, API tokens", sql: schemaV4 + rebuildStats},
+	{why: "one read model: chart and deprecated-API totals kept on the write path, so the community pages read a few indexed rows " +
+		"instead of grouping every usage per request (and handlers need no caches that serve stale data)", sql: schemaV5, fill: fillReadModel},
 }
 
 // LatestVersion is the schema version this binary creates and understands.
@@ -47,6 +54,11 @@ func (s *Store) migrate(ctx context.Context, schema string) error {
 		err := s.InTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, step.sql); err != nil {
 				return err
+			}
+			if step.fill != nil {
+				if err := step.fill(ctx, tx, s.now()); err != nil {
+					return err
+				}
 			}
 			// PRAGMA takes no placeholders; v is an int we computed, not input.
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1))
@@ -388,4 +400,71 @@ CREATE TABLE api_tokens (
     revoked_at   DATETIME
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_id, created_at);
+`
+
+const schemaV5 = `
+-- Version 5: one read model. Per-chart and per-deprecated-API totals over live repositories (not
+-- deleted, not blocked), kept current like image_stats: every scan and repository action
+-- recomputes, in its own transaction, the keys whose contribution from that repository changed.
+
+-- One row per chart a live repository deploys. /charts and the dashboard read only this.
+CREATE TABLE chart_stats (
+    chart    TEXT    PRIMARY KEY,
+    repos    INTEGER NOT NULL, -- distinct repositories deploying it
+    releases INTEGER NOT NULL, -- releases and applications deploying it
+    versions INTEGER NOT NULL, -- distinct versions, '' included
+    newest   TEXT    NOT NULL, -- highest version by CompareVersions; '' when none is written
+    growth   INTEGER NOT NULL  -- repositories that started using it within GrowthWindow, as of the last write or growth refresh
+) WITHOUT ROWID;
+CREATE INDEX chart_stats_repos ON chart_stats (repos DESC, chart);
+CREATE INDEX chart_stats_growth ON chart_stats (growth DESC, repos DESC, chart);
+
+-- A chart's versions with how many live repositories and releases run each: the chart page's table.
+CREATE TABLE chart_version_stats (
+    chart    TEXT    NOT NULL,
+    version  TEXT    NOT NULL,
+    repos    INTEGER NOT NULL,
+    releases INTEGER NOT NULL,
+    PRIMARY KEY (chart, version)
+) WITHOUT ROWID;
+
+-- A chart's sources (source kind; chart URL when resolved, else source URL) and their live repositories.
+CREATE TABLE chart_source_stats (
+    chart       TEXT    NOT NULL,
+    source_kind TEXT    NOT NULL,
+    url         TEXT    NOT NULL,
+    repos       INTEGER NOT NULL,
+    PRIMARY KEY (chart, source_kind, url)
+) WITHOUT ROWID;
+CREATE INDEX chart_source_stats_repos ON chart_source_stats (chart, repos DESC, source_kind, url);
+
+-- Per deprecated API (apiVersion + kind) totals, once per filter /deprecations offers: repositories
+-- are distinct per row, so the filtered totals cannot be added up from finer rows. A scope is ''
+-- (any) or the filter's value; the release columns are max() over the scope's usages, as the
+-- scanner's table gives one value per API.
+CREATE TABLE deprecation_stats (
+    api_version   TEXT    NOT NULL,
+    kind          TEXT    NOT NULL,
+    scope_project TEXT    NOT NULL, -- '' or the project (kubernetes, flux)
+    scope_status  TEXT    NOT NULL CHECK (scope_status IN ('', 'removed', 'deprecated')),
+    project       TEXT    NOT NULL,
+    deprecated_in TEXT    NOT NULL,
+    removed_in    TEXT    NOT NULL,
+    replacement   TEXT    NOT NULL,
+    repos         INTEGER NOT NULL,
+    objects       INTEGER NOT NULL,
+    PRIMARY KEY (api_version, kind, scope_project, scope_status)
+) WITHOUT ROWID;
+CREATE INDEX deprecation_stats_scope ON deprecation_stats (scope_project, scope_status);
+
+-- The dashboard's live totals (repositories, scanned, objects) from a narrow index, not the wide rows,
+-- and its newest live repositories (discovery stamps a whole search batch with one time).
+CREATE INDEX repositories_live ON repositories (scanned_oid, object_count, deleted_at, blocked_at) WHERE deleted_at IS NULL AND blocked_at IS NULL;
+CREATE INDEX repositories_live_newest ON repositories (first_seen_at DESC, id DESC) WHERE deleted_at IS NULL AND blocked_at IS NULL;
+-- A chart version's usages, for its chart_version_stats row.
+CREATE INDEX chart_usages_chart_version ON chart_usages (chart, version, repository_id);
+-- Release creations by commit time: the growth window's candidates (freshReleases), a few hundred
+-- rows where the window holds thousands of events.
+CREATE INDEX resource_events_release_created ON resource_events (committed_at, repository_id, kind, namespace, name)
+    WHERE type = 'created' AND kind IN ('HelmRelease', 'Application', 'ApplicationSet');
 `

@@ -534,7 +534,7 @@ func (s *Store) ApplyRepoAction(ctx context.Context, id int64, a RepoAction) err
 		if err != nil {
 			return err
 		}
-		return refreshStats(ctx, tx, keys)
+		return refreshStats(ctx, tx, keys, now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: %s repository %d: %w", a, id, err)

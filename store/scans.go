@@ -178,7 +178,7 @@ func (s *Store) ApplyScan(ctx context.Context, repoID int64, c ScanCommit) (Appl
 		if err != nil {
 			return err
 		}
-		if err := refreshStats(ctx, tx, changedKeys(before, after)); err != nil {
+		if err := refreshStats(ctx, tx, changedKeys(before, after), now); err != nil {
 			return err
 		}
 		r := c.Result
