@@ -1,11 +1,8 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -13,35 +10,27 @@ import (
 	"github.com/kubestats/kubestats/views"
 )
 
-// Search results are cached briefly, and so is the chart ranking they filter: counting the
-// repositories of every chart reads every chart usage, which no keystroke should pay. A sync
-// shows up in search within two searchTTLs.
+// Search reads the store on every request: repositories through their FTS index, charts and
+// images from the totals kept on the write path, so a deleted or blocked repository leaves
+// the results at once.
 const (
-	searchTTL        = time.Minute
-	searchCacheItems = 1024
-	suggestLimit     = 5  // per section, under the header's box
-	searchPageLimit  = 10 // per section, on the results page
+	suggestLimit    = 5  // per section, under the header's box
+	searchPageLimit = 10 // per section, on the results page
 )
 
 // registerSearch adds the header search: the full results page and htmx suggestions.
 func (h *Handlers) registerSearch(e *echo.Echo, read []echo.MiddlewareFunc) {
-	sh := &searchHandlers{
-		h:      h,
-		cache:  newTTLCache[store.SearchResults](searchTTL, searchCacheItems, h.cfg.Now),
-		charts: newTTLCache[[]store.ChartHit](searchTTL, 1, h.cfg.Now),
-	}
+	sh := &searchHandlers{h: h}
 	e.GET("/search", sh.showSearch, read...)
 	e.GET("/search/suggest", sh.suggest, read...)
 }
 
-// searchHandlers serves search with its cache; it lives as long as the router.
+// searchHandlers serves search.
 type searchHandlers struct {
-	h      *Handlers
-	cache  *ttlCache[store.SearchResults]
-	charts *ttlCache[[]store.ChartHit] // store.ChartRanking
+	h *Handlers
 }
 
-// search parses q and runs (or recalls) the search with limit hits per section.
+// search parses q and runs the search with limit hits per section.
 func (sh *searchHandlers) search(c echo.Context, limit int, totals bool) (views.SearchView, error) {
 	input := strings.TrimSpace(c.QueryParam("q"))
 	q := store.ParseSearch(input)
@@ -51,26 +40,10 @@ func (sh *searchHandlers) search(c echo.Context, limit int, totals bool) (views.
 	}
 	u := currentUser(c)
 	opts := store.SearchOptions{Limit: limit, IncludeBlocked: u != nil && u.IsSuperuser, Totals: totals}
-	// Both searches ignore ASCII case, so "Cert" and "cert" share an entry.
-	key := strings.Join([]string{q.Scope, strings.ToLower(q.Term), strconv.Itoa(limit),
-		strconv.FormatBool(opts.IncludeBlocked), strconv.FormatBool(totals)}, "\x00")
-	res, err := sh.cache.get(c.Request().Context(), key, func(ctx context.Context) (store.SearchResults, error) {
-		if q.In(store.ScopeCharts) {
-			ranking, err := sh.charts.get(ctx, "", sh.h.store.ChartRanking)
-			if err != nil {
-				return store.SearchResults{}, err
-			}
-			opts.Charts = ranking
-			if opts.Charts == nil {
-				opts.Charts = []store.ChartHit{} // nothing is deployed: do not ask again
-			}
-		}
-		return sh.h.store.Search(ctx, q, opts)
-	})
+	res, err := sh.h.store.Search(c.Request().Context(), q, opts)
 	if err != nil {
 		return v, err
 	}
-	res.Query = q // the cached entry may come from another spelling
 	v.Results = res
 	return v, nil
 }

@@ -374,3 +374,49 @@ func TestSearchPage(t *testing.T) {
 		t.Errorf("no match: want the notice")
 	}
 }
+
+// A deleted or blocked repository, and the charts and images only it uses, leave search and
+// its suggestions with the very next request: nothing serves what it found a moment ago.
+func TestSearchForgetsDeletedAndBlockedAtOnce(t *testing.T) {
+	e := newEnv(t, withToken, public).withUsers()
+	repo := e.withSyncRepo()
+	admin := e.client().mustLogin(adminEmail)
+	admin.htmxPost("/repositories/owner1/home-ops/sync")
+	admin.pollSync(t, "/repositories/owner1/home-ops")
+	anon := e.client()
+	found := func(path, sel string) int {
+		t.Helper()
+		r := anon.get(path)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", path, r.StatusCode)
+		}
+		return r.doc(t).Find(sel).Length()
+	}
+	check := func(when string, want int) {
+		t.Helper()
+		for _, tc := range []struct{ path, sel string }{
+			{"/search?q=home-ops", `[data-testid="search-results"] a[href="/repositories/owner1/home-ops"]`},
+			{"/search/suggest?q=home", `[data-testid="suggest-repo"]`},
+			{"/search/suggest?q=postgres", `[data-testid="suggest-chart"]`},
+			{"/search/suggest?q=example/web", `[data-testid="suggest-image"]`},
+		} {
+			if n := found(tc.path, tc.sel); n != want {
+				t.Errorf("%s: %s: %d hits, want %d", when, tc.path, n, want)
+			}
+		}
+	}
+	check("synced", 1)
+	ctx := context.Background()
+	if err := e.store.ApplyRepoAction(ctx, repo.ID, store.ActionBlock); err != nil {
+		t.Fatal(err)
+	}
+	check("blocked", 0)
+	if err := e.store.ApplyRepoAction(ctx, repo.ID, store.ActionUnblock); err != nil {
+		t.Fatal(err)
+	}
+	check("unblocked", 1)
+	if err := e.store.ApplyRepoAction(ctx, repo.ID, store.ActionDelete); err != nil {
+		t.Fatal(err)
+	}
+	check("deleted", 0)
+}

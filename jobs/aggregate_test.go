@@ -34,6 +34,10 @@ func TestAggregateJobWritesTodayAndIsRecorded(t *testing.T) {
 	if counts["days_written"] != 1 || counts["days_total"] != 1 {
 		t.Fatalf("counts: got %v, want 1 day written of 1", counts)
 	}
+	// The job also recounts chart growth as the window slides (nothing to change here).
+	if n, ok := counts["charts_growth_changed"]; !ok || n != 0 {
+		t.Fatalf("counts: got %v, want charts_growth_changed 0", counts)
+	}
 	days, err := s.EcosystemDays(ctx, 30)
 	if err != nil || len(days) != 1 || days[0].Repos != 1 || days[0].Stars != 7 || days[0].Forks != 2 {
 		t.Fatalf("days: got %+v, %v", days, err)

@@ -88,8 +88,6 @@ func (m ImageHit) Name() string { return m.Registry + "/" + m.Repository }
 type SearchOptions struct {
 	Limit          int  // per section; 1..50, default 10
 	IncludeBlocked bool // superusers also find blocked repositories (deleted ones never)
-	// Charts is the ChartRanking to search; nil reads it (callers that search often keep it).
-	Charts []ChartHit
 	Totals bool // count every repository match, not only those returned (one more query)
 }
 
@@ -109,8 +107,7 @@ type SearchResults struct {
 func (r SearchResults) Count() int { return len(r.Repos) + len(r.Charts) + len(r.Images) }
 
 // Search looks in each section the query covers: an indexed query for repositories (two with
-// opts.Totals), one for images, and for charts a filter over opts.Charts (or one query for the
-// ranking when it is not given).
+// opts.Totals), one over the per-image totals and one over the per-chart totals.
 func (s *Store) Search(ctx context.Context, q SearchQuery, opts SearchOptions) (SearchResults, error) {
 	res := SearchResults{Query: q}
 	if strings.TrimSpace(q.Term) == "" {
@@ -123,13 +120,9 @@ func (s *Store) Search(ctx context.Context, q SearchQuery, opts SearchOptions) (
 		}
 	}
 	if q.In(ScopeCharts) {
-		ranking := opts.Charts
-		if ranking == nil {
-			if ranking, err = s.ChartRanking(ctx); err != nil {
-				return SearchResults{}, err
-			}
+		if res.Charts, res.ChartsTotal, err = s.SearchCharts(ctx, q.Term, opts.Limit); err != nil {
+			return SearchResults{}, err
 		}
-		res.Charts, res.ChartsTotal = MatchCharts(ranking, q.Term, opts.Limit)
 	}
 	if q.In(ScopeImages) {
 		if res.Images, res.ImagesTotal, err = s.SearchImages(ctx, q.Term, opts.Limit); err != nil {
@@ -193,56 +186,34 @@ func (s *Store) SearchRepositories(ctx context.Context, term string, opts Search
 	return out, total, nil
 }
 
-// ChartRanking returns every chart that live repositories deploy with how many use it,
-// most used first: one pass over the chart index, a row per distinct chart (a few hundred).
-// Counting repositories per chart for every keystroke would mean reading nearly every usage
-// for the short terms a search starts with, so callers keep the ranking for a while and
-// search it with MatchCharts.
-func (s *Store) ChartRanking(ctx context.Context) ([]ChartHit, error) {
+// SearchCharts finds charts whose name contains term, ignoring case, most used first, from the
+// per-chart totals kept on the write path (live repositories only).
+func (s *Store) SearchCharts(ctx context.Context, term string, limit int) ([]ChartHit, int, error) {
+	term = strings.TrimSpace(term)
+	if term == "" {
+		return nil, 0, nil
+	}
 	rows, err := s.query(ctx, `
-		SELECT chart, count(DISTINCT repository_id) AS repos FROM chart_usages
-		WHERE repository_id NOT IN (`+hiddenRepos+`)
-		GROUP BY chart ORDER BY repos DESC, chart LIMIT ?`, maxRankedCharts)
+		SELECT chart, repos, count(*) OVER () FROM chart_stats
+		WHERE chart LIKE ? ESCAPE '\' AND repos > 0
+		ORDER BY repos DESC, chart LIMIT ?`, likeContains(term), searchLimit(limit))
 	if err != nil {
-		return nil, fmt.Errorf("store: chart ranking: %w", err)
+		return nil, 0, fmt.Errorf("store: search charts: %w", err)
 	}
 	defer rows.Close()
 	var out []ChartHit
+	total := 0
 	for rows.Next() {
 		var h ChartHit
-		if err := rows.Scan(&h.Chart, &h.Repos); err != nil {
-			return nil, fmt.Errorf("store: chart ranking: %w", err)
+		if err := rows.Scan(&h.Chart, &h.Repos, &total); err != nil {
+			return nil, 0, fmt.Errorf("store: search charts: %w", err)
 		}
 		out = append(out, h)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: chart ranking: %w", err)
+		return nil, 0, fmt.Errorf("store: search charts: %w", err)
 	}
-	return out, nil
-}
-
-// maxRankedCharts bounds the ranking's memory; the long tail past it is used by one repo each.
-const maxRankedCharts = 50000
-
-// MatchCharts returns the first limit charts of a ranking whose name contains term, ignoring
-// case, and how many match in all. The ranking's order is kept.
-func MatchCharts(ranking []ChartHit, term string, limit int) ([]ChartHit, int) {
-	term = strings.ToLower(strings.TrimSpace(term))
-	if term == "" {
-		return nil, 0
-	}
-	limit = searchLimit(limit)
-	var out []ChartHit
-	total := 0
-	for _, c := range ranking {
-		if strings.Contains(strings.ToLower(c.Chart), term) {
-			total++
-			if len(out) < limit {
-				out = append(out, c)
-			}
-		}
-	}
-	return out, total
+	return out, total, nil
 }
 
 // SearchImages finds images whose registry/repository contains term, most used first,
