@@ -88,7 +88,7 @@ func (m ImageHit) Name() string { return m.Registry + "/" + m.Repository }
 type SearchOptions struct {
 	Limit          int  // per section; 1..50, default 10
 	IncludeBlocked bool // superusers also find blocked repositories (deleted ones never)
-	Totals bool // count every repository match, not only those returned (one more query)
+	Totals         bool // count every repository match, not only those returned (one more query)
 }
 
 // SearchResults are the hits per section, each with how many matched in all (for
