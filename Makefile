@@ -57,7 +57,7 @@ load-db: ## generate the load-test database into $(LOAD_DB) through the real sto
 load: ## 32 connections on every page and API list of $(LOAD_DB) while a sync runs: p50/p99 per URL (wrk if installed)
 	@test -f $(LOAD_DB) || { echo "no $(LOAD_DB): run make load-db first"; exit 1; }
 	# GOGC and GOMEMLIMIT as the kubestats binary sets them by default (see main.go).
-	GOGC=400 GOMEMLIMIT=1GiB KUBESTATS_LOAD_DB=$(LOAD_DB) go test -count=1 -run '^(TestLoad|TestAPILoad)$$' -v -timeout 30m ./handlers/
+	GOGC=400 GOMEMLIMIT=112MiB KUBESTATS_LOAD_DB=$(LOAD_DB) go test -count=1 -run '^(TestLoad|TestAPILoad)$$' -v -timeout 30m ./handlers/
 
 vendor-assets: ## re-download pinned, integrity-checked front-end assets into static/vendor
 	static/vendor.sh
