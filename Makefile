@@ -8,7 +8,7 @@ KUBESTATS_ADMIN_EMAIL ?= admin@example.org
 KUBESTATS_ADMIN_PASSWORD ?= change-me-now
 export KUBESTATS_DB KUBESTATS_ADMIN_EMAIL KUBESTATS_ADMIN_PASSWORD
 
-.PHONY: help run build generate test lint bench load-db load vendor-assets check-generated
+.PHONY: help run build generate test lint bench memory load-db load vendor-assets check-generated
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ lint: check-generated ## vet, gofmt, templ drift and staticcheck
 bench: ## benchmarks, without the race detector
 	go test -run '^$$' -bench . -benchmem ./...
 
+# GC settings `make memory` compares: the binary as shipped, and its defaults before issue 12.
+MEMORY_SETTINGS ?= default;GOGC=400,GOMEMLIMIT=1GiB
+
+memory: ## peak RSS of the real binary: 100 concurrent logins, a 200 MB repository synced by serve and the CLI (~8 min)
+	KUBESTATS_MEMORY=1 KUBESTATS_MEMORY_SETTINGS='$(MEMORY_SETTINGS)' go test -count=1 -run '^TestMemory$$' -v -timeout 60m .
+
 # The load test's database: 5,000 repositories, ~500,000 resources, a year of history (~1 GB, ~17 min).
 LOAD_DB ?= /tmp/kubestats-load.db
 
@@ -51,7 +57,7 @@ load-db: ## generate the load-test database into $(LOAD_DB) through the real sto
 load: ## 32 connections on every page and API list of $(LOAD_DB) while a sync runs: p50/p99 per URL (wrk if installed)
 	@test -f $(LOAD_DB) || { echo "no $(LOAD_DB): run make load-db first"; exit 1; }
 	# GOGC and GOMEMLIMIT as the kubestats binary sets them by default (see main.go).
-	GOGC=400 GOMEMLIMIT=1GiB KUBESTATS_LOAD_DB=$(LOAD_DB) go test -count=1 -run '^(TestLoad|TestAPILoad)$$' -v -timeout 30m ./handlers/
+	GOGC=400 GOMEMLIMIT=112MiB KUBESTATS_LOAD_DB=$(LOAD_DB) go test -count=1 -run '^(TestLoad|TestAPILoad)$$' -v -timeout 30m ./handlers/
 
 vendor-assets: ## re-download pinned, integrity-checked front-end assets into static/vendor
 	static/vendor.sh

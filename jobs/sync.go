@@ -241,6 +241,7 @@ func (r *Runner) syncWithin(ctx context.Context, t store.SyncTarget) (SyncResult
 	var batchBytes int
 	flush := func() error {
 		err := r.store.PutContents(ctx, batch)
+		clear(batch) // the array is reused: it must not keep the stored bodies alive
 		batch, batchBytes = batch[:0], 0
 		return err
 	}

@@ -651,3 +651,43 @@ func TestTarGzObjects(t *testing.T) {
 		t.Errorf("got %d files and errors %+v, want 2 files and no errors", res.Files, res.Errors)
 	}
 }
+
+// scanWithTrackedCallback scans archive with a Content callback that uses an object of its own, and
+// returns the Result and a channel closed once that object has been collected.
+func scanWithTrackedCallback(t *testing.T, archive []byte) (*Result, <-chan struct{}) {
+	t.Helper()
+	state := new([4096]byte) // what a caller's callback closes over: in a sync, the hashes it has seen
+	collected := make(chan struct{})
+	runtime.AddCleanup(state, func(ch chan struct{}) { close(ch) }, collected)
+	res, err := TarGz(context.Background(), bytes.NewReader(archive), Options{Content: func(hash string, _ []byte) error {
+		state[hash[0]]++
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, collected
+}
+
+// TestTarGzResultDoesNotKeepTheScan: a sync holds the Result until its data is stored, which on a big
+// repository is the longest phase; the Result must not keep the scan's working state (the options with
+// the caller's Content callback and what it closes over, the namespace and fact indexes) alive with it.
+func TestTarGzResultDoesNotKeepTheScan(t *testing.T) {
+	archive := targz(t, github(
+		ent{name: "apps/web/deploy.yaml", body: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: media\n"},
+		ent{name: "apps/web/ks.yaml", body: "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: web\n  namespace: flux-system\nspec:\n  path: ./apps/web\n  targetNamespace: media\n"},
+	)...)
+	res, collected := scanWithTrackedCallback(t, archive)
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-collected:
+			if len(res.Objects) != 2 {
+				t.Fatalf("got %d objects, want 2", len(res.Objects))
+			}
+			return
+		case <-time.After(50 * time.Millisecond): // cleanups run on their own goroutine after a collection
+		}
+	}
+	t.Fatalf("the Content callback's state is still reachable while the Result (%d objects) is: the Result keeps the Scanner alive", len(res.Objects))
+}

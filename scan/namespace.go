@@ -24,7 +24,6 @@ import (
 type nsState struct {
 	kustomize map[string]kustomizeNS // directory → its kustomization.yaml's namespace
 	flux      []fluxTarget
-	done      bool // Result has run
 }
 
 type kustomizeNS struct{ file, ns string }

@@ -8,12 +8,15 @@ import (
 // Result finishes the scan: namespaces are inferred, chart sources resolved, deprecations listed, and
 // every list sorted so that the same tree always gives the same Result (and JSON with [] for empty lists).
 // Call it once, after the last AddFile; later calls return the same Result.
+//
+// The Result is a value of its own, and the Scanner drops its working state (the namespace and fact
+// indexes, the Options with the caller's Content callback and whatever that closes over): a sync holds
+// the Result while it stores it, its longest phase on a big repository, and must not hold the scan too.
 func (s *Scanner) Result() *Result {
-	res := &s.res
-	if s.ns.done {
-		return res
+	if s.final != nil {
+		return s.final
 	}
-	s.ns.done = true
+	res := &s.res
 
 	s.ns.infer(res.Objects)
 	s.facts.finish(res)
@@ -46,7 +49,11 @@ func (s *Scanner) Result() *Result {
 	res.Deprecations = nonNil(res.Deprecations)
 	res.Errors = nonNil(res.Errors)
 	res.Skipped = nonNil(res.Skipped)
-	return res
+
+	s.final = new(Result)
+	*s.final, s.res = s.res, Result{}
+	s.ns, s.facts, s.opts.Content = nsState{}, factState{}, nil
+	return s.final
 }
 
 func sortFileErrors(errs []FileError) {

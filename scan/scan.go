@@ -181,6 +181,7 @@ type Scanner struct {
 	res   Result
 	ns    nsState   // namespace.go
 	facts factState // facts.go
+	final *Result   // what Result returned; set once the scan is finished
 }
 
 // New returns a Scanner with opts (zero limits take their defaults).

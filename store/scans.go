@@ -88,12 +88,12 @@ func (s *Store) ApplyScan(ctx context.Context, repoID int64, c ScanCommit) (Appl
 		for i := range old {
 			byKey[old[i].key] = &old[i]
 		}
-		var added []scan.Object
-		for _, o := range objects {
+		var added []int // indexes in objects: a repository's first scan adds all of them
+		for i, o := range objects {
 			k := keyOf(o)
 			prev, ok := byKey[k]
 			if !ok {
-				added = append(added, o)
+				added = append(added, i)
 				continue
 			}
 			prev.matched = true
@@ -130,7 +130,8 @@ func (s *Store) ApplyScan(ctx context.Context, repoID int64, c ScanCommit) (Appl
 			return fmt.Errorf("prepare resource insert: %w", err)
 		}
 		defer ins.Close()
-		for _, o := range added {
+		for _, i := range added {
+			o := objects[i]
 			n := sameName{o.Group, o.Kind, o.Namespace, o.Name}
 			if rs := removed[n]; len(rs) > 0 {
 				prev := rs[0]
@@ -208,19 +209,29 @@ func keyOf(o scan.Object) resKey {
 
 // uniqueObjects keeps the first object of each identity; a second one in the same file (a
 // copy-paste slip, or kustomize patches in one stream) becomes a scan error users can see.
+// Without duplicates, the usual case, objs itself is returned: a big repository's objects are
+// the largest part of what a sync holds, and are not copied.
 func uniqueObjects(objs []scan.Object) ([]scan.Object, []scan.FileError) {
 	seen := make(map[resKey]int, len(objs))
-	out := make([]scan.Object, 0, len(objs))
+	var out []scan.Object // nil until the first duplicate
 	var errs []scan.FileError
-	for _, o := range objs {
+	for i, o := range objs {
 		k := keyOf(o)
 		if first, dup := seen[k]; dup {
+			if out == nil {
+				out = append(make([]scan.Object, 0, len(objs)-1), objs[:i]...)
+			}
 			errs = append(errs, scan.FileError{File: o.File, Line: o.Line, Message: fmt.Sprintf(
 				"%s %s is defined again (first at line %d); only the first is kept", o.Kind, qualified(o.Namespace, o.Name), first)})
 			continue
 		}
 		seen[k] = o.Line
-		out = append(out, o)
+		if out != nil {
+			out = append(out, o)
+		}
+	}
+	if out == nil {
+		return objs, nil
 	}
 	return out, errs
 }
