@@ -46,10 +46,11 @@ type ttlEntry[V any] struct {
 }
 
 type ttlCall[V any] struct {
-	done chan struct{}
-	v    V
-	err  error
-	gen  uint64
+	done    chan struct{}
+	v       V
+	err     error
+	gen     uint64
+	version uint64 // the version read when the load began: its result is as of then
 }
 
 func newTTLCache[V any](ttl time.Duration, max int, now func() time.Time) *ttlCache[V] {
@@ -100,9 +101,12 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 		return e.v, nil
 	}
 	call, loading := c.inflight[key]
+	// A load that began before a change cannot answer for after it: whoever read the newer
+	// version loads again rather than waiting for data that may predate the change.
+	loading = loading && call.version == version
 	if timely && c.stale && !wantsFresh(ctx) {
 		if !loading && now.Sub(e.loaded) >= staleReload {
-			call = c.begin(key)
+			call = c.begin(key, version)
 			if c.inline {
 				c.mu.Unlock()
 				// Without the deadline, as below: a fresh get may be waiting on this load.
@@ -128,7 +132,7 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 			return zero, ctx.Err()
 		}
 	}
-	call = c.begin(key)
+	call = c.begin(key, version)
 	c.mu.Unlock()
 	// Others may wait on this load while the first caller's request is cancelled: load
 	// without its deadline.
@@ -136,9 +140,9 @@ func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Con
 	return call.v, call.err
 }
 
-// begin registers a load of key; c.mu must be held.
-func (c *ttlCache[V]) begin(key string) *ttlCall[V] {
-	call := &ttlCall[V]{done: make(chan struct{}), gen: c.gen}
+// begin registers a load of key as of version; c.mu must be held.
+func (c *ttlCache[V]) begin(key string, version uint64) *ttlCall[V] {
+	call := &ttlCall[V]{done: make(chan struct{}), gen: c.gen, version: version}
 	c.inflight[key] = call
 	return call
 }
@@ -153,9 +157,14 @@ func (c *ttlCache[V]) finish(ctx context.Context, key string, version uint64, ca
 	if call.gen != c.gen {
 		return // cleared meanwhile: the inflight entry and the value belong to the past
 	}
-	delete(c.inflight, key)
+	if c.inflight[key] == call {
+		delete(c.inflight, key) // else a load as of a later version took its place
+	}
 	if call.err != nil {
 		return
+	}
+	if e, ok := c.entries[key]; ok && e.version > version {
+		return // a load as of a later version finished first: keep its value
 	}
 	if len(c.entries) >= c.max {
 		now := c.now()

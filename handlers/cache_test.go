@@ -246,3 +246,58 @@ func TestTTLCacheFreshContextSkipsOutdatedEntries(t *testing.T) {
 		t.Fatalf("got %d, want the entry the fresh get stored (2)", v)
 	}
 }
+
+// Bug B of issue 13: a load that starts before a write and finishes after it must not answer
+// for the new version, neither to a request that waits for it nor as the stored entry.
+func TestTTLCacheLoadBegunBeforeAWriteDoesNotAnswerAfterIt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    func(version func() uint64) *ttlCache[int]
+		ctx  context.Context
+	}{
+		{"exact", func(v func() uint64) *ttlCache[int] { return newTTLCache[int](time.Hour, 8, nil).withVersion(v) }, context.Background()},
+		{"stale/fresh", func(v func() uint64) *ttlCache[int] {
+			return newTTLCache[int](time.Hour, 8, nil).withVersion(v).serveStale()
+		}, fresh(context.Background())},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var version atomic.Uint64
+			c := tc.c(version.Load)
+			// A load begins as of version 0 and reads the data before the write...
+			reading, release := make(chan struct{}), make(chan struct{})
+			oldDone := make(chan int, 1)
+			go func() {
+				v, _ := c.get(context.Background(), "k", func(context.Context) (int, error) {
+					close(reading)
+					<-release
+					return 1, nil // what the data was before the write
+				})
+				oldDone <- v
+			}()
+			<-reading
+			// ...the write moves the version; a request after it must see the new data (2).
+			version.Add(1)
+			got := make(chan int, 1)
+			go func() {
+				v, _ := c.get(tc.ctx, "k", func(context.Context) (int, error) { return 2, nil })
+				got <- v
+			}()
+			select {
+			case v := <-got:
+				if v != 2 {
+					t.Fatalf("a request after the write got %d, want 2", v)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("a request after the write waits for the load begun before it")
+			}
+			close(release)
+			if v := <-oldDone; v != 1 {
+				t.Fatalf("the load's own request got %d, want its 1", v)
+			}
+			// The load that finished last must not replace the newer entry.
+			if v, _ := c.get(tc.ctx, "k", func(context.Context) (int, error) { return 3, nil }); v != 2 {
+				t.Fatalf("after both loads: got %d, want the entry as of the write (2)", v)
+			}
+		})
+	}
+}
