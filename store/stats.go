@@ -381,7 +381,9 @@ func refreshStats(ctx context.Context, tx *sql.Tx, keys statKeys, now time.Time)
 		rows[k.a] = p
 	}
 	for k := range keys.chartVersions {
-		rows[k.a] = rows[k.a] // the version count and newest are always recomputed
+		if _, ok := rows[k.a]; !ok {
+			rows[k.a] = chartParts{} // the version count and newest are always recomputed
+		}
 	}
 	for chart, parts := range rows {
 		if err := refreshChartRow(ctx, tx, chart, parts, now); err != nil {
