@@ -127,7 +127,7 @@ func startLoad(t *testing.T, cfg handlers.Config) *loadServer {
 	// Work on a copy: the login, the sessions and the background sync write to it.
 	path := filepath.Join(t.TempDir(), "load.db")
 	for _, suffix := range []string{"", "-wal"} {
-		if err := copyFile(src+suffix, path+suffix); err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
+		if err := storetest.CopyFile(src+suffix, path+suffix); err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
 			t.Fatal(err)
 		}
 	}
@@ -504,23 +504,6 @@ func fetch(hc *http.Client, u string) (int, error) {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
 
 // TestParseWrk pins the reading of wrk's report, which the load figures depend on.
 func TestParseWrk(t *testing.T) {

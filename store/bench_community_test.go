@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,7 +25,7 @@ func benchCommunityStore(b *testing.B) (*store.Store, *storetest.Clock) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "bench.db")
 	if src := os.Getenv("KUBESTATS_BENCH_DB"); src != "" {
-		if err := copyFile(src, path); err != nil {
+		if err := storetest.CopyFile(src, path); err != nil {
 			b.Fatal(err)
 		}
 		// The database's own "now": its last detection, as its generator's clock ended there.
@@ -72,23 +71,6 @@ func benchCommunityStore(b *testing.B) (*store.Store, *storetest.Clock) {
 	}
 	b.Logf("bench database: %s", st)
 	return s, clock
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // benchScan is a typical repository's scan: a hundred objects, releases of the most used charts
