@@ -51,7 +51,7 @@ func (h *Handlers) Echo() *echo.Echo {
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
 			switch {
-			case v.Status == http.StatusServiceUnavailable:
+			case errors.Is(v.Error, store.ErrBusy):
 				level = slog.LevelWarn // overload refused on purpose (the password hasher is busy): not a failure
 			case v.Status >= 500:
 				level = slog.LevelError
