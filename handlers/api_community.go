@@ -100,7 +100,8 @@ func (a *apiHandlers) listImages(c echo.Context) error {
 	if f.Pinning, err = oneOf(c, "pinning", store.ImagePinnings...); err != nil {
 		return err
 	}
-	// Like the page, uncached: image_stats keeps the totals, so a page is an indexed read.
+	// image_stats keeps the totals, so a page is an indexed read; cachedAnswer keeps the
+	// finished answer (the page keeps its data in imageLists instead).
 	items, total, err := window((page-1)*perPage, perPage, storeMaxPerPage, func(p, pp int) ([]store.ImageSummary, int, error) {
 		f.Page, f.PerPage = p, pp
 		res, err := a.h.store.ListImages(ctx, f)

@@ -200,8 +200,9 @@ var errAnswerTooBig = errors.New("api answer too big to cache")
 // which is most of a cached list's cost. After the store's data changes (the version) an
 // answer is reloaded by the first request a second or more after its load, while the others
 // get it as it was: a stream of syncs costs one reload a second, and no request but that one
-// waits for it. Entries end after a minute, the shortest lifetime of the data caches they are
-// built from. A repository action clears them. Only for routes whose answer depends on the
+// waits for it. An entry is kept a minute at most; the data caches it is built from keep
+// theirs longer or shorter (a chart's two minutes, a repository's pages until its next scan),
+// so a minute bounds how long this layer adds to theirs. A repository action clears them. Only for routes whose answer depends on the
 // URL and on nothing about who asks but whether they are a superuser: superusers' answers
 // (deleted repositories are listed to them alone) are kept apart from everyone else's.
 func (a *apiHandlers) cachedAnswer(next echo.HandlerFunc) echo.HandlerFunc {
