@@ -370,8 +370,10 @@ func (s *Store) exportTo(ctx context.Context, target string, info *ExportInfo) (
 		return fmt.Errorf("store: export: attach: %w", err)
 	}
 	// The file is renamed into place only when complete and is deleted on failure, so it
-	// needs no journal and no syncs until the one fsync before the rename.
-	for _, q := range []string{"PRAGMA exp.journal_mode = OFF", "PRAGMA exp.synchronous = OFF", "PRAGMA exp.cache_size = -65536"} {
+	// needs no journal and no syncs until the one fsync before the rename. Its page cache is
+	// SQLite's memory, outside GOMEMLIMIT: 8 MiB exported the 5,000-repository database in
+	// 13.6 s at 50 MB of RSS, where 64 MiB took 15.1 s at 162 MB (the job runs beside syncs).
+	for _, q := range []string{"PRAGMA exp.journal_mode = OFF", "PRAGMA exp.synchronous = OFF", "PRAGMA exp.cache_size = -8192"} {
 		if _, err := exec(q); err != nil {
 			return fmt.Errorf("store: export: %s: %w", q, err)
 		}
