@@ -866,6 +866,18 @@ func TestBrowserCommunityWalk(t *testing.T) {
 	// polls itself (every 2 s) and ends with the counts.
 	step("rescan", 20*time.Second, chromedp.Click(tid("rescan-button")), chromedp.WaitVisible(tid("sync-done")))
 	shoot("synced")
+	// The same panel on a phone, in the dark theme (Pico reads data-theme; app.js keeps it).
+	theme := func(js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js+"; true")); err != nil {
+			t.Fatalf("theme: %v", err)
+		}
+	}
+	step("phone", 10*time.Second, chromedp.EmulateViewport(390, 844), chromedp.WaitVisible(tid("sync-actions")))
+	theme("document.documentElement.dataset.theme = 'dark'")
+	shoot("synced-390-dark")
+	theme("delete document.documentElement.dataset.theme")
+	step("desktop", 10*time.Second, chromedp.EmulateViewport(1280, 900))
 	if st := text("sync-status"); st != "success" {
 		t.Errorf("sync status %q, want success\n%s", st, pageText())
 	}
